@@ -1,0 +1,1 @@
+"""MkDocs hooks of this site (listed under `hooks:` in mkdocs.yml)."""

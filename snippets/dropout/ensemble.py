@@ -1,0 +1,50 @@
+"""Dropout trains an ensemble of sub-networks that share one set of weights.
+
+With n droppable units there are 2**n masks, so 2**n "thinned" networks. Each one is a
+slice of the same weight matrix. For a linear layer after dropout, averaging all of them
+(weighted by how likely each mask is) gives exactly what eval mode computes in one pass.
+"""
+
+import itertools
+
+import torch
+from torch import nn
+
+
+# --8<-- [start:ensemble]
+def all_masks(n_units: int) -> torch.Tensor:
+    """Every 0/1 keep-mask over n units: shape (2**n, n)."""
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n_units)))
+
+
+def ensemble_average(h: torch.Tensor, layer: nn.Linear, p: float) -> torch.Tensor:
+    """Exact expectation over all sub-networks of layer(inverted_dropout(h))."""
+    masks = all_masks(h.shape[-1])
+    kept = masks.sum(dim=1)
+    prob = (1 - p) ** kept * p ** (h.shape[-1] - kept)  # probability of each mask
+    outputs = layer(h * masks / (1 - p))  # one row per sub-network, same weights
+    return (prob[:, None] * outputs).sum(dim=0)
+# --8<-- [end:ensemble]
+
+
+def facts() -> dict:
+    return {"n_units": 4, "n_subnets": len(all_masks(4)), "n_units_big": 512}
+
+
+def main() -> None:
+    # --8<-- [start:demo]
+    torch.manual_seed(0)
+    h = torch.tensor([4.0, 2.0, 8.0, 6.0])
+    layer = nn.Linear(4, 3)
+    print("sub-networks:", len(all_masks(4)))
+    #> sub-networks: 16
+    with torch.no_grad():
+        print(ensemble_average(h, layer, p=0.5))
+        print(layer(h))  # eval mode: dropout is the identity, one forward pass
+    #> tensor([-5.4562,  1.4661, -1.9175])
+    #> tensor([-5.4562,  1.4661, -1.9175])
+    # --8<-- [end:demo]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Snippets of the practical chapter."""

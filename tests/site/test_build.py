@@ -1,0 +1,62 @@
+"""Build the whole site once, strictly, and check what a reader's browser would get."""
+
+import re
+from pathlib import Path
+
+import pytest
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    site_dir = tmp_path_factory.mktemp("site")
+    config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(site_dir), strict=True)
+    build(config)  # raises mkdocs.exceptions.Abort on any warning under strict
+    return site_dir
+
+
+def html_pages(site):
+    return sorted(p for p in site.rglob("*.html") if p.name != "404.html")
+
+
+def test_every_nav_page_is_built(site):
+    for md in (ROOT / "docs").rglob("*.md"):
+        rel = md.relative_to(ROOT / "docs").with_suffix("")
+        out = site / ("index.html" if rel.name == "index" else rel / "index.html")
+        if rel.name == "index" and rel.parent != Path("."):
+            out = site / rel.parent / "index.html"
+        assert out.is_file(), f"{md} was not built"
+
+
+def test_no_request_to_another_host(site):
+    """No CDN, no web fonts: scripts, styles, images and fonts all come from the site."""
+    remote = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+    for page in html_pages(site):
+        html = page.read_text(encoding="utf-8")
+        for tag in re.findall(r"<(?:script|link|img|iframe|source)\b[^>]*>", html, re.I):
+            if re.search(r'rel="(?:canonical|alternate)"', tag):
+                continue  # metadata, never fetched by the browser
+            assert not remote.search(tag), f"{page}: {tag}"
+    for css in site.rglob("*.css"):
+        assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", css.read_text(encoding="utf-8")), css
+        assert "@import" not in css.read_text(encoding="utf-8"), css
+
+
+def test_math_is_rendered_to_mathml(site):
+    pages_with_math = 0
+    for page in html_pages(site):
+        html = page.read_text(encoding="utf-8")
+        body = html.split('<article', 1)[-1]
+        assert 'class="arithmatex"' not in body, f"{page}: math left unrendered"
+        assert "\\frac" not in body and "$$" not in body, f"{page}: raw TeX visible"
+        pages_with_math += "<math" in body
+    assert pages_with_math >= 5
+
+
+def test_snippet_code_is_on_the_page(site):
+    html = (site / "dropout" / "inverted" / "index.html").read_text(encoding="utf-8")
+    assert "inverted_dropout" in html
+    assert "--8&lt;--" not in html and "--8<--" not in html

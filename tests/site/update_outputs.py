@@ -26,6 +26,7 @@ def print_calls_in_order(source: str) -> list[int]:
 
 
 def update(path: Path) -> None:
+    path = path.resolve()
     source = path.read_text(encoding="utf-8")
     calls = print_calls_in_order(source)
     out_by_call: dict[int, list[str]] = {line: [] for line in calls}
@@ -37,7 +38,7 @@ def update(path: Path) -> None:
 
     def tagging_print(*args, **kwargs):
         frame = sys._getframe(1)
-        target = next((c for c in calls if c >= frame.f_lineno and frame.f_code.co_filename == str(path.resolve())), None)
+        target = next((c for c in calls if c >= frame.f_lineno and frame.f_code.co_filename == str(path)), None)
         text = io.StringIO()
         real_print(*args, **{**kwargs, "file": text})
         if target is not None:

@@ -1,0 +1,173 @@
+"""nn.BatchNorm1d/2d: per-channel statistics, running averages, and train versus eval mode."""
+
+import torch
+from torch import nn
+
+
+# --8<-- [start:per-channel]
+def per_channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One mean and one (biased) variance per channel of an (N, C, H, W) batch, over N, H and W."""
+    if x.dim() != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x.shape)}")
+    return x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), correction=0)
+
+
+def batch_norm_2d(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """What a fresh nn.BatchNorm2d (gamma = 1, beta = 0) computes in train mode."""
+    mean, var = per_channel_stats(x)
+    mean, var = mean.view(1, -1, 1, 1), var.view(1, -1, 1, 1)  # broadcast over N, H, W
+    return (x - mean) / torch.sqrt(var + eps)
+# --8<-- [end:per-channel]
+
+
+# --8<-- [start:running]
+def update_running_stats(running_mean, running_var, x: torch.Tensor, momentum: float = 0.1):
+    """One train-mode step of BN's running averages; momentum weights the NEW batch."""
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"momentum must be in [0, 1], got momentum={momentum}")
+    dims = [0, *range(2, x.dim())]  # every dim except the channel dim 1
+    batch_mean = x.mean(dim=dims)
+    batch_var = x.var(dim=dims, correction=1)  # UNBIASED (N - 1), unlike the forward pass
+    new_mean = (1 - momentum) * running_mean + momentum * batch_mean
+    new_var = (1 - momentum) * running_var + momentum * batch_var
+    return new_mean, new_var
+
+
+def eval_batch_norm(x, running_mean, running_var, gamma, beta, eps: float = 1e-5) -> torch.Tensor:
+    """Eval-mode BN: the stored running statistics replace the batch's own."""
+    shape = (1, -1) + (1,) * (x.dim() - 2)  # (1, C) or (1, C, 1, 1)
+    x_hat = (x - running_mean.view(shape)) / torch.sqrt(running_var.view(shape) + eps)
+    return gamma.view(shape) * x_hat + beta.view(shape)
+# --8<-- [end:running]
+
+
+X = [[2.0], [4.0], [6.0], [8.0]]
+BATCH_A = [[4.0], [2.0], [6.0], [8.0]]
+BATCH_B = [[4.0], [10.0], [12.0], [14.0]]
+
+
+def trained_bn(x: torch.Tensor, steps: int = 1) -> nn.BatchNorm1d:
+    """A fresh nn.BatchNorm1d after `steps` train-mode forward passes on x."""
+    bn = nn.BatchNorm1d(x.shape[1])
+    with torch.no_grad():
+        for _ in range(steps):
+            bn(x)
+    return bn
+
+
+def first_row_outputs(bn: nn.BatchNorm1d, training: bool) -> tuple[float, float]:
+    """The output for the shared first example (4.0) inside batch A and inside batch B."""
+    bn.train(training)
+    with torch.no_grad():
+        return bn(torch.tensor(BATCH_A))[0, 0].item(), bn(torch.tensor(BATCH_B))[0, 0].item()
+
+
+def facts() -> dict:
+    x = torch.tensor(X)
+    fresh = nn.BatchNorm1d(1)
+    bn = trained_bn(x)
+    with torch.no_grad():
+        eval_out = bn.eval()(x).flatten()
+        train_out = nn.BatchNorm1d(1)(x).flatten()
+        converged = trained_bn(x, steps=200)
+        converged_out = converged.eval()(x).flatten()
+    train_a, train_b = first_row_outputs(nn.BatchNorm1d(1), training=True)
+    shared = nn.BatchNorm1d(1)
+    first_row_outputs(shared, training=True)  # two train steps update the running stats
+    eval_a, eval_b = first_row_outputs(shared, training=False)
+    return {
+        "x": [row[0] for row in X],
+        "momentum": fresh.momentum,  # PyTorch's default
+        "keep": 1 - fresh.momentum,
+        "keras_momentum": 0.99,  # Keras weights the OLD average with its momentum
+        "keras_as_torch": round(1 - 0.99, 2),
+        "init_mean": fresh.running_mean.item(),
+        "init_var": fresh.running_var.item(),
+        "batch_mean": x.mean().item(),
+        "sum_squared": ((x - x.mean()) ** 2).sum().item(),
+        "n": x.shape[0],
+        "n_minus_1": x.shape[0] - 1,
+        "biased_var": x.var(correction=0).item(),
+        "unbiased_var": x.var(correction=1).item(),
+        "running_mean": bn.running_mean.item(),
+        "running_var": bn.running_var.item(),
+        "running_var_if_biased": (1 - fresh.momentum) * fresh.running_var.item()
+        + fresh.momentum * x.var(correction=0).item(),
+        "train_out": train_out,
+        "eval_out": eval_out,
+        "converged_mean": converged.running_mean.item(),
+        "converged_var": converged.running_var.item(),
+        "converged_out": converged_out,
+        "shrink": ((x.shape[0] - 1) / x.shape[0]) ** 0.5,
+        "batch_a": [row[0] for row in BATCH_A],
+        "batch_b": [row[0] for row in BATCH_B],
+        "train_a": train_a,
+        "train_b": train_b,
+        "eval_a": eval_a,
+        "eval_b": eval_b,
+    }
+
+
+def main() -> None:
+    # --8<-- [start:demo-per-channel]
+    torch.manual_seed(0)
+    # 3 channels on very different scales: means 0, 20, -3 and spreads 1, 5, 0.1.
+    scale = torch.tensor([1.0, 5.0, 0.1]).view(1, 3, 1, 1)
+    shift = torch.tensor([0.0, 20.0, -3.0]).view(1, 3, 1, 1)
+    x = torch.randn(8, 3, 4, 4) * scale + shift
+    bn = nn.BatchNorm2d(3)  # one gamma, one beta, one running mean/var per channel
+    out = bn(x).detach()
+    mean, var = per_channel_stats(x)
+    print("batch mean per channel:", mean.round(decimals=2))
+    #> batch mean per channel: tensor([ 0.0400, 20.4200, -3.0000])
+    print("output mean per channel:", out.mean(dim=(0, 2, 3)).round(decimals=4) + 0.0)
+    #> output mean per channel: tensor([0., 0., 0.])
+    print("output var per channel: ", out.var(dim=(0, 2, 3), correction=0).round(decimals=4))
+    #> output var per channel:  tensor([1.0000, 1.0000, 0.9988])
+    print("manual == nn.BatchNorm2d:", torch.allclose(batch_norm_2d(x), out, atol=1e-5))
+    #> manual == nn.BatchNorm2d: True
+    print(bn.weight.shape, bn.running_mean.shape, "- but", x.mean(dim=1).shape, "means across channels")
+    #> torch.Size([3]) torch.Size([3]) - but torch.Size([8, 4, 4]) means across channels
+    # --8<-- [end:demo-per-channel]
+
+    # --8<-- [start:demo-running]
+    x = torch.tensor([[2.0], [4.0], [6.0], [8.0]])
+    bn = nn.BatchNorm1d(1)  # momentum=0.1, eps=1e-5
+    print("start:      ", bn.running_mean, bn.running_var)
+    #> start:       tensor([0.]) tensor([1.])
+    y_train = bn(x)  # train mode: normalise with THIS batch, then update the running stats
+    print("after 1 step:", bn.running_mean, bn.running_var)
+    #> after 1 step: tensor([0.5000]) tensor([1.5667])
+    print("by hand:     ", *update_running_stats(torch.zeros(1), torch.ones(1), x))
+    #> by hand:      tensor([0.5000]) tensor([1.5667])
+    print("train output:", y_train.detach().flatten())
+    #> train output: tensor([-1.3416, -0.4472,  0.4472,  1.3416])
+    bn.eval()  # eval mode: normalise with the running stats, update nothing
+    print("eval output: ", bn(x).detach().flatten())
+    #> eval output:  tensor([1.1984, 2.7963, 4.3941, 5.9920])
+    print("by hand:     ", eval_batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias).detach().flatten())
+    #> by hand:      tensor([1.1984, 2.7963, 4.3941, 5.9920])
+    # --8<-- [end:demo-running]
+
+    # --8<-- [start:demo-converged]
+    bn = trained_bn(x, steps=200)  # 200 train steps on the same batch
+    print(bn.running_mean, bn.running_var)
+    #> tensor([5.0000]) tensor([6.6667])
+    print(bn.eval()(x).detach().flatten())
+    #> tensor([-1.1619, -0.3873,  0.3873,  1.1619])
+    # --8<-- [end:demo-converged]
+
+    # --8<-- [start:demo-train-eval]
+    bn = nn.BatchNorm1d(1)
+    # Batches A and B share their first example, 4.0; the rest differ.
+    a_train, b_train = first_row_outputs(bn, training=True)
+    print(f"train mode: 4.0 -> {a_train:.4f} in batch A, {b_train:.4f} in batch B")
+    #> train mode: 4.0 -> -0.4472 in batch A, -1.6036 in batch B
+    a_eval, b_eval = first_row_outputs(bn, training=False)
+    print(f"eval mode:  4.0 -> {a_eval:.4f} in batch A, {b_eval:.4f} in batch B")
+    #> eval mode:  4.0 -> 1.4087 in batch A, 1.4087 in batch B
+    # --8<-- [end:demo-train-eval]
+
+
+if __name__ == "__main__":
+    main()

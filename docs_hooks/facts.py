@@ -13,6 +13,11 @@ import importlib
 import re
 from functools import cache
 
+import torch
+
+# The same setting as tests/conftest.py, so facts computed at build time equal the tested ones.
+torch.set_num_threads(1)
+
 FACT = re.compile(r"\[\[(?P<module>[a-z_][\w.]*):(?P<key>\w+)(?:\[(?P<index>\d+)\])?(?::(?P<fmt>[^\]]*))?\]\]")
 
 

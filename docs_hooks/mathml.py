@@ -18,7 +18,9 @@ BLOCK = re.compile(r'<div class="arithmatex">\\\[(?P<tex>.*?)\\\]</div>', re.S)
 
 
 def to_mathml(tex: str, display: str) -> str:
-    return convert(html.unescape(tex).strip(), display=display)
+    mathml = convert(html.unescape(tex).strip(), display=display)
+    # latex2mathml writes \sim as an ASCII tilde identifier; it is the relation "distributed as".
+    return mathml.replace("<mi>&#x0007E;</mi>", "<mo>&#x0223C;</mo>")
 
 
 def render(content: str) -> str:

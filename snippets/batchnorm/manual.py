@@ -115,6 +115,20 @@ def facts() -> dict:
 
 
 def main() -> None:
+    # --8<-- [start:demo-identity]
+    x = torch.tensor([2.0, 4.0, 6.0, 8.0]).reshape(4, 1)
+    # Without gamma and beta, scale and offset of the input are lost: 10x + 3 gives the same x_hat.
+    ones, zeros = torch.ones(1), torch.zeros(1)
+    print(batch_norm(10 * x + 3, ones, zeros).x_hat.flatten())
+    #> tensor([-1.3416, -0.4472,  0.4472,  1.3416])
+    # With gamma = sqrt(sigma^2 + eps) and beta = mu, BN gives back its input exactly.
+    gamma_id, beta_id = identity_params(batch_norm(x, ones, zeros))
+    print(f"gamma = {gamma_id.item():.4f}, beta = {beta_id.item():.1f}")
+    #> gamma = 2.2361, beta = 5.0
+    print(batch_norm(x, gamma_id, beta_id).y.flatten())
+    #> tensor([2., 4., 6., 8.])
+    # --8<-- [end:demo-identity]
+
     # --8<-- [start:demo-example]
     x = torch.tensor([2.0, 4.0, 6.0, 8.0]).reshape(4, 1)  # N = 4 examples, C = 1 feature
     gamma, beta = torch.tensor([2.0]), torch.tensor([1.0])
@@ -138,19 +152,6 @@ def main() -> None:
     print("x_hat rounded first:    ", show(rounded_then_scaled(steps, gamma, beta), 2))
     #> x_hat rounded first:     [-1.68, 0.10, 1.90, 3.68]
     # --8<-- [end:demo-rounding]
-
-    # --8<-- [start:demo-identity]
-    # Without gamma and beta, scale and offset of the input are lost: 10x + 3 gives the same x_hat.
-    ones, zeros = torch.ones(1), torch.zeros(1)
-    print(batch_norm(10 * x + 3, ones, zeros).x_hat.flatten())
-    #> tensor([-1.3416, -0.4472,  0.4472,  1.3416])
-    # With gamma = sqrt(sigma^2 + eps) and beta = mu, BN gives back its input exactly.
-    gamma_id, beta_id = identity_params(steps)
-    print(f"gamma = {gamma_id.item():.4f}, beta = {beta_id.item():.1f}")
-    #> gamma = 2.2361, beta = 5.0
-    print(batch_norm(x, gamma_id, beta_id).y.flatten())
-    #> tensor([2., 4., 6., 8.])
-    # --8<-- [end:demo-identity]
 
     # --8<-- [start:demo-shapes]
     torch.manual_seed(0)

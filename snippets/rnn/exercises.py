@@ -1,0 +1,147 @@
+"""Solutions to the exercises of the RNN chapter."""
+
+import math
+
+import torch
+from torch import nn
+
+from snippets.dropout.bernoulli import check_drop_prob
+from snippets.rnn.variational import LockedDropout
+from snippets.rnn.zoneout import memory_reaching_the_end, zoneout_lstm
+
+
+# --8<-- [start:forgotten]
+def steps_until_forgotten(p: float, share: float) -> int:
+    """Smallest T with (1 - p)^T < share: after T fresh masks on the cell state,
+    fewer than `share` of the units still hold what they stored at step 0."""
+    check_drop_prob(p)
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"share must be in (0, 1), got share={share}")
+    if p == 0.0:
+        raise ValueError("with p=0 nothing is ever forgotten")
+    return math.floor(math.log(share) / math.log(1.0 - p)) + 1
+# --8<-- [end:forgotten]
+
+
+# --8<-- [start:is-locked]
+def is_locked(dropped_ones: torch.Tensor, time_axis: int = 0) -> bool:
+    """Given dropout applied to a tensor of ones: did all time steps share one mask?"""
+    first_step = dropped_ones.narrow(time_axis, 0, 1)  # keeps the axis, so it broadcasts
+    return bool((dropped_ones == first_step).all())
+# --8<-- [end:is-locked]
+
+
+# --8<-- [start:zoneout-zero]
+def zoneout_zero_is_plain_lstm(seed: int = 0) -> bool:
+    """With p_c = p_h = 0 no unit is ever zoned out: zoneout_lstm is nn.LSTM."""
+    torch.manual_seed(seed)
+    cell, x = nn.LSTMCell(3, 5), torch.randn(9, 2, 3)
+    lstm = nn.LSTM(3, 5)
+    lstm.load_state_dict({f"{name}_l0": w for name, w in cell.state_dict().items()})
+    ours = zoneout_lstm(x, cell, p_c=0.0, p_h=0.0, training=True)
+    return torch.allclose(ours, lstm(x)[0], atol=1e-6)
+# --8<-- [end:zoneout-zero]
+
+
+# --8<-- [start:count]
+def mask_sizes(lstm: nn.LSTM, batch: int, steps: int) -> dict:
+    """Bernoulli draws per forward pass for three ways to regularize the recurrence."""
+    hidden = lstm.hidden_size
+    return {
+        "weight drop (W_hh entries)": lstm.weight_hh_l0.numel(),
+        "variational (per sequence)": batch * hidden,
+        "naive (per step)": steps * batch * hidden,
+    }
+# --8<-- [end:count]
+
+
+# --8<-- [start:clip-value]
+def clip_both_ways(grad: list[float], limit: float):
+    """One gradient clipped by total norm and by value, with each result's cosine
+    similarity to the original."""
+    by_norm = nn.Parameter(torch.zeros(len(grad)))
+    by_value = nn.Parameter(torch.zeros(len(grad)))
+    by_norm.grad, by_value.grad = torch.tensor(grad), torch.tensor(grad)
+    nn.utils.clip_grad_norm_([by_norm], max_norm=limit)
+    nn.utils.clip_grad_value_([by_value], clip_value=limit)
+    original = torch.tensor(grad)
+    cosine = nn.functional.cosine_similarity
+    return (by_norm.grad, cosine(by_norm.grad, original, dim=0).item(),
+            by_value.grad, cosine(by_value.grad, original, dim=0).item())
+# --8<-- [end:clip-value]
+
+
+EMBED, HIDDEN, BATCH, STEPS = 400, 1150, 80, 70  # salesforce/awd-lstm-lm defaults
+GRAD, LIMIT = [3.0, 4.0], 1.0
+
+
+def facts() -> dict:
+    sizes = mask_sizes(nn.LSTM(EMBED, HIDDEN), batch=BATCH, steps=STEPS)
+    by_norm, cos_norm, by_value, cos_value = clip_both_ways(GRAD, LIMIT)
+    return {
+        "embed": EMBED,
+        "hidden": HIDDEN,
+        "batch": BATCH,
+        "steps": STEPS,
+        "grad": GRAD,
+        "grad_norm": torch.tensor(GRAD).norm().item(),
+        "limit": LIMIT,
+        "forget_p": 0.25,
+        "forget_share": 0.01,
+        "forget_steps": steps_until_forgotten(0.25, 0.01),
+        "weight_drop": sizes["weight drop (W_hh entries)"],
+        "variational": sizes["variational (per sequence)"],
+        "naive": sizes["naive (per step)"],
+        "by_norm": by_norm,
+        "cos_norm": cos_norm,
+        "by_value": by_value,
+        "cos_value": cos_value,
+    }
+
+
+def main() -> None:
+    # --8<-- [start:demo-forgotten]
+    steps = steps_until_forgotten(p=0.25, share=0.01)
+    print("steps:", steps, "  (1 - p)^T =", round(0.75**steps, 4))
+    #> steps: 17   (1 - p)^T = 0.0075
+    simulated = memory_reaching_the_end("naive", p=0.25, steps=steps)
+    print(f"simulated share still remembering: {(simulated != 0).float().mean():.4f}")
+    #> simulated share still remembering: 0.0086
+    # --8<-- [end:demo-forgotten]
+
+    # --8<-- [start:demo-is-locked]
+    torch.manual_seed(0)
+    ones = torch.ones(5, 3, 8)  # (T, B, H)
+    print("LockedDropout:", is_locked(LockedDropout(0.5)(ones)))
+    #> LockedDropout: True
+    print("nn.Dropout:   ", is_locked(nn.Dropout(0.5)(ones)))
+    #> nn.Dropout:    False
+    batch_first = LockedDropout(0.5, batch_first=True)(torch.ones(3, 5, 8))
+    print("batch_first:  ", is_locked(batch_first, time_axis=1))
+    #> batch_first:   True
+    # --8<-- [end:demo-is-locked]
+
+    # --8<-- [start:demo-zoneout-zero]
+    print("zoneout with p = 0 is nn.LSTM:", zoneout_zero_is_plain_lstm())
+    #> zoneout with p = 0 is nn.LSTM: True
+    # --8<-- [end:demo-zoneout-zero]
+
+    # --8<-- [start:demo-count]
+    for name, n in mask_sizes(nn.LSTM(400, 1150), batch=80, steps=70).items():
+        print(f"{name:27}: {n:>9,}")
+        #> weight drop (W_hh entries) : 5,290,000
+        #> variational (per sequence) :    92,000
+        #> naive (per step)           : 6,440,000
+    # --8<-- [end:demo-count]
+
+    # --8<-- [start:demo-clip-value]
+    by_norm, cos_norm, by_value, cos_value = clip_both_ways([3.0, 4.0], limit=1.0)
+    print("by norm: ", by_norm, f"cosine {cos_norm:.4f}")
+    #> by norm:  tensor([0.6000, 0.8000]) cosine 1.0000
+    print("by value:", by_value, f"cosine {cos_value:.4f}")
+    #> by value: tensor([1., 1.]) cosine 0.9899
+    # --8<-- [end:demo-clip-value]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Why a fresh dropout mask on h_{t-1} compounds over time; Zaremba's rule: drop between layers."""
+
+import torch
+from torch import nn
+
+from snippets.dropout.bernoulli import bernoulli_mask, check_drop_prob
+
+
+# --8<-- [start:rnn]
+def inverted_mask(shape, p: float, generator=None) -> torch.Tensor:
+    """A Bernoulli(1 - p) keep-mask already divided by 1 - p, so that its mean is 1."""
+    return bernoulli_mask(shape, p, generator) / (1.0 - p)
+
+
+def rnn_states(x, w_ih, w_hh, input_mask=None, hidden_mask=None, activation=torch.tanh):
+    """h_t = activation(W_ih (m_x * x_t) + W_hh (m_h * h_{t-1})), h_0 = 0, for every t.
+
+    x is (T, B, n_in); the result is (T, B, n_hidden). A mask of shape (T, B, n) is
+    fresh at every step; one of shape (1, B, n) is reused at every step.
+    activation=None gives a linear recurrence."""
+    if x.dim() != 3:
+        shape = tuple(x.shape)
+        raise ValueError(f"x must have shape (T, B, input_size), got shape {shape}")
+    steps, batch, _ = x.shape
+    n_hidden = w_hh.shape[0]
+    if input_mask is not None:
+        x = x * input_mask  # broadcasting copies a (1, B, n) mask to every step
+    if hidden_mask is None:
+        hidden_mask = torch.ones(1, 1, n_hidden)
+    hidden_mask = hidden_mask.expand(steps, batch, n_hidden)
+    h = x.new_zeros(batch, n_hidden)
+    states = []
+    for t in range(steps):  # the same weights at every step: shared in time
+        pre = x[t] @ w_ih.T + (hidden_mask[t] * h) @ w_hh.T
+        h = pre if activation is None else activation(pre)
+        states.append(h)
+    return torch.stack(states)
+# --8<-- [end:rnn]
+
+
+# --8<-- [start:compounding]
+def relative_deviation(states: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Per step: RMS distance from the no-dropout states, relative to their RMS size."""
+    error = (states - clean).pow(2).mean(dim=(1, 2))
+    return (error / clean.pow(2).mean(dim=(1, 2))).sqrt()
+
+
+def deviation_by_step(p: float, steps: int, draws: int = 1000, size: int = 32, seed=0):
+    """Relative deviation per step with dropout on the inputs, and with a fresh mask
+    on h_{t-1}. The recurrence is linear with an orthogonal W_hh: a memory that neither
+    fades nor blows up by itself, so any growth comes from the masks. One input
+    sequence is run `draws` times, each time with its own random masks."""
+    check_drop_prob(p)
+    g = torch.Generator().manual_seed(seed)
+    w_hh, _ = torch.linalg.qr(torch.randn(size, size, generator=g))
+    w_ih = torch.eye(size)
+    x = torch.randn(steps, 1, size, generator=g).expand(steps, draws, size)
+    clean = rnn_states(x, w_ih, w_hh, activation=None)
+    fresh = (steps, draws, size)  # a new mask at every step for every draw
+    m_x, m_h = inverted_mask(fresh, p, g), inverted_mask(fresh, p, g)
+    inputs = rnn_states(x, w_ih, w_hh, input_mask=m_x, activation=None)
+    hidden = rnn_states(x, w_ih, w_hh, hidden_mask=m_h, activation=None)
+    return relative_deviation(inputs, clean), relative_deviation(hidden, clean), clean
+
+
+def predicted_deviation(p: float, clean: torch.Tensor) -> torch.Tensor:
+    """E|e_t|^2 = E|e_{t-1}|^2 / (1 - p) + p / (1 - p) |h_{t-1}|^2, from e_1 = 0."""
+    size2 = clean.pow(2).mean(dim=(1, 2))
+    err2 = [torch.tensor(0.0)]
+    for t in range(1, len(clean)):
+        err2.append(err2[-1] / (1 - p) + p / (1 - p) * size2[t - 1])
+    return (torch.stack(err2) / size2).sqrt()
+# --8<-- [end:compounding]
+
+
+# --8<-- [start:zaremba]
+def zaremba_lstm(x, cell: nn.LSTMCell, p: float, training: bool, generator=None):
+    """One LSTM layer regularized as in Zaremba et al. (2014): dropout on what comes
+    in (x_t) and on what goes up to the next layer (h_t), never on h_{t-1} -> h_t."""
+    check_drop_prob(p)
+    drop = training and p > 0.0
+    if drop:
+        x = x * inverted_mask(x.shape, p, generator)  # a fresh mask per step is fine here
+    h = x.new_zeros(x.shape[1], cell.hidden_size)
+    c = torch.zeros_like(h)
+    outputs = []
+    for x_t in x:
+        h, c = cell(x_t, (h, c))  # h and c reach the next step untouched
+        outputs.append(h)
+    out = torch.stack(outputs)
+    if drop:
+        out = out * inverted_mask(out.shape, p, generator)  # only the copy sent upwards
+    return out
+# --8<-- [end:zaremba]
+
+
+P = 0.2
+STEPS = 50
+DRAWS = 1000
+SHOWN_STEPS = [1, 5, 10, 20, 50]
+ZAREMBA_RATES = {"medium": 0.5, "large": 0.65}  # non-recurrent dropout, Zaremba et al.
+
+
+def facts() -> dict:
+    inputs, hidden, clean = deviation_by_step(P, STEPS, DRAWS)
+    predicted = predicted_deviation(P, clean)
+    at = [s - 1 for s in SHOWN_STEPS]
+    return {
+        "p": P,
+        "steps": STEPS,
+        "draws": DRAWS,
+        "shown_steps": SHOWN_STEPS,
+        "inputs": inputs[at],
+        "hidden": hidden[at],
+        "predicted": predicted[at],
+        "growth": 1 / (1 - P),
+        "input_level": (P / (1 - P)) ** 0.5,
+        "hidden_last": hidden[-1].item(),
+        "zaremba_medium": ZAREMBA_RATES["medium"],
+        "zaremba_large": ZAREMBA_RATES["large"],
+    }
+
+
+def main() -> None:
+    # --8<-- [start:demo-compounding]
+    inputs, hidden, clean = deviation_by_step(p=0.2, steps=50)
+    predicted = predicted_deviation(0.2, clean)
+    print("step  inputs  h_{t-1}  formula")
+    #> step  inputs  h_{t-1}  formula
+    for t in [1, 5, 10, 20, 50]:
+        print(f"{t:4d}  {inputs[t - 1]:6.2f}  {hidden[t - 1]:7.2f}  {predicted[t - 1]:7.2f}")
+        #>    1    0.50     0.00     0.00
+        #>    5    0.51     0.92     0.92
+        #>   10    0.49     1.46     1.47
+        #>   20    0.42     3.35     3.42
+        #>   50    0.51    77.93    80.48
+    # --8<-- [end:demo-compounding]
+
+    # --8<-- [start:demo-zaremba]
+    torch.manual_seed(0)
+    cell = nn.LSTMCell(input_size=3, hidden_size=4)
+    x = torch.randn(6, 2, 3)  # (T, B, features): 6 steps, 2 sequences
+    with torch.no_grad():
+        train = zaremba_lstm(x, cell, p=0.5, training=True)
+        test = zaremba_lstm(x, cell, p=0.5, training=False)
+    print(tuple(train.shape), "zeros in training output:", int((train == 0).sum()))
+    #> (6, 2, 4) zeros in training output: 24
+    print("zeros at inference:", int((test == 0).sum()))
+    #> zeros at inference: 0
+    # --8<-- [end:demo-zaremba]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Weight decay: an L2 penalty in the loss is the same as decay for SGD, but not for Adam (AdamW)."""
+
+import torch
+from torch import nn
+
+W_START = [1.0, -2.0, 0.5]
+
+
+def toy_problem(seed: int = 0):
+    """A small linear regression: 16 examples, 3 features, a known answer plus noise."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(16, 3, generator=generator)
+    targets = inputs @ torch.tensor([2.0, -1.0, 0.0]) + 0.1 * torch.randn(16, generator=generator)
+    return inputs, targets
+
+
+# --8<-- [start:penalty]
+def l2_penalty(w: torch.Tensor, lam: float) -> torch.Tensor:
+    """(lambda / 2) * ||w||^2; its gradient is lambda * w, a pull towards zero."""
+    return lam / 2 * (w**2).sum()
+
+
+def train(optimizer_cls, lr: float, steps: int, weight_decay: float = 0.0,
+          l2_in_loss: float = 0.0, decay_by_hand: float = 0.0) -> torch.Tensor:
+    """Fit w to the toy problem with one of three kinds of 'weight decay' and return it:
+    the optimizer's own weight_decay, an L2 penalty added to the loss, or a shrink
+    w <- w * (1 - lr * lambda) done by hand before each optimizer step."""
+    inputs, targets = toy_problem()
+    w = torch.tensor(W_START, requires_grad=True)
+    optimizer = optimizer_cls([w], lr=lr, weight_decay=weight_decay)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = ((inputs @ w - targets) ** 2).mean() + l2_penalty(w, l2_in_loss)
+        loss.backward()
+        with torch.no_grad():
+            # Outside the gradient: the optimizer never sees this shrink.
+            w.mul_(1.0 - lr * decay_by_hand)
+        optimizer.step()
+    return w.detach()
+# --8<-- [end:penalty]
+
+
+# --8<-- [start:unused]
+def idle_weight_after_one_step(optimizer_cls, lam: float, lr: float = 0.01) -> float:
+    """A weight of 1.0 that the data loss does not depend on (its data gradient is 0):
+    where does one step of decay take it?"""
+    w = torch.tensor([1.0], requires_grad=True)
+    optimizer = optimizer_cls([w], lr=lr, weight_decay=lam)
+    (0.0 * w).sum().backward()
+    optimizer.step()
+    return w.item()
+# --8<-- [end:unused]
+
+
+# --8<-- [start:groups]
+def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Decay the weight matrices and kernels; leave biases and normalization scales and
+    shifts (the 1-D parameters) alone: shrinking them does not limit capacity."""
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got weight_decay={weight_decay}")
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+# --8<-- [end:groups]
+
+
+LAM, LR_SGD, LR_ADAM, STEPS = 0.1, 0.1, 0.1, 5
+
+
+def small_cnn() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+
+
+def facts() -> dict:
+    sgd_penalty = train(torch.optim.SGD, LR_SGD, 1, l2_in_loss=LAM)
+    sgd_decay = train(torch.optim.SGD, LR_SGD, 1, weight_decay=LAM)
+    adam = train(torch.optim.Adam, LR_ADAM, STEPS, weight_decay=LAM)
+    adamw = train(torch.optim.AdamW, LR_ADAM, STEPS, weight_decay=LAM)
+    groups = decay_groups(small_cnn(), 5e-4)  # a typical value for SGD on image data
+    return {
+        "lam": LAM,
+        "lr": LR_SGD,
+        "steps": STEPS,
+        "shrink": 1 - LR_SGD * LAM,
+        "sgd_gap": (sgd_penalty - sgd_decay).abs().max().item(),
+        "adam_gap": (adam - adamw).abs().max().item(),
+        "idle_adam_small": idle_weight_after_one_step(torch.optim.Adam, 1e-4),
+        "idle_adam_big": idle_weight_after_one_step(torch.optim.Adam, 1e-1),
+        "idle_adamw_small": idle_weight_after_one_step(torch.optim.AdamW, 1e-4),
+        "idle_adamw_big": idle_weight_after_one_step(torch.optim.AdamW, 1e-1),
+        "adamw_default": torch.optim.AdamW([torch.zeros(1)]).defaults["weight_decay"],
+        "adam_default": torch.optim.Adam([torch.zeros(1)]).defaults["weight_decay"],
+        "sgd_example": 5e-4,
+        "decayed_tensors": len(groups[0]["params"]),
+        "skipped_tensors": len(groups[1]["params"]),
+    }
+
+
+def main() -> None:
+    # --8<-- [start:demo-sgd]
+    lam, lr = 0.1, 0.1
+    penalty = train(torch.optim.SGD, lr, steps=1, l2_in_loss=lam)  # loss + (lam/2)||w||^2
+    builtin = train(torch.optim.SGD, lr, steps=1, weight_decay=lam)  # SGD(weight_decay=lam)
+    print(penalty)
+    #> tensor([ 1.1702, -1.8564,  0.4359])
+    print(builtin)
+    #> tensor([ 1.1702, -1.8564,  0.4359])
+    print(f"largest difference: {(penalty - builtin).abs().max():.1e}")
+    #> largest difference: 0.0e+00
+    # --8<-- [end:demo-sgd]
+
+    # --8<-- [start:demo-adam]
+    adam_l2 = train(torch.optim.Adam, lr, steps=5, weight_decay=lam)  # L2 added to the gradient
+    adam_penalty = train(torch.optim.Adam, lr, steps=5, l2_in_loss=lam)  # the same, by hand
+    adamw = train(torch.optim.AdamW, lr, steps=5, weight_decay=lam)  # decoupled decay
+    adam_plus_shrink = train(torch.optim.Adam, lr, steps=5, decay_by_hand=lam)  # AdamW, by hand
+    print("Adam(weight_decay): ", adam_l2)
+    #> Adam(weight_decay):  tensor([ 1.4871, -1.5036,  0.0488])
+    print("Adam + L2 in loss:  ", adam_penalty)
+    #> Adam + L2 in loss:   tensor([ 1.4871, -1.5036,  0.0488])
+    print("AdamW(weight_decay):", adamw)
+    #> AdamW(weight_decay): tensor([ 1.4319, -1.4183,  0.0222])
+    print("Adam + shrink:      ", adam_plus_shrink)
+    #> Adam + shrink:       tensor([ 1.4319, -1.4183,  0.0222])
+    # --8<-- [end:demo-adam]
+
+    # --8<-- [start:demo-unused]
+    for lam in (1e-4, 1e-1):
+        adam = idle_weight_after_one_step(torch.optim.Adam, lam)
+        adamw = idle_weight_after_one_step(torch.optim.AdamW, lam)
+        print(f"lambda={lam:g}: Adam moves it to {adam:.6f}, AdamW to {adamw:.6f}")
+        #> lambda=0.0001: Adam moves it to 0.990001, AdamW to 0.999999
+        #> lambda=0.1: Adam moves it to 0.990000, AdamW to 0.999000
+    # --8<-- [end:demo-unused]
+
+    # --8<-- [start:demo-groups]
+    model = small_cnn()
+    optimizer = torch.optim.AdamW(decay_groups(model, weight_decay=0.05), lr=1e-3)
+    for group in optimizer.param_groups:
+        print(group["weight_decay"], [tuple(p.shape) for p in group["params"]])
+        #> 0.05 [(8, 3, 3, 3), (10, 8)]
+        #> 0.0 [(8,), (8,), (8,), (10,)]
+    # --8<-- [end:demo-groups]
+
+
+if __name__ == "__main__":
+    main()

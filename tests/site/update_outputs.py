@@ -3,7 +3,8 @@
     python -m tests.site.update_outputs snippets/dropout/inverted.py [...]
 
 Each ``print`` call in a snippet is followed by its ``#>`` lines. The script runs the file,
-then hands out the printed lines in order to the ``#>`` blocks, one block per print call.
+then hands out the printed lines to the ``#>`` blocks, one block per print call. A loop with
+two prints gets its output grouped per call, not interleaved: write such ``#>`` lines by hand.
 Review the diff: the test exists so that a change of output is seen, not silently accepted.
 """
 
@@ -15,14 +16,14 @@ import sys
 from pathlib import Path
 
 
-def print_calls_in_order(source: str) -> list[int]:
-    """Line numbers (1-based, last line of the statement) of print() statements."""
-    lines = []
+def print_calls_in_order(source: str) -> dict[int, int]:
+    """Last line (1-based) of each print() statement -> the column the statement starts at."""
+    calls = {}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             if getattr(node.value.func, "id", None) == "print":
-                lines.append(node.end_lineno)
-    return sorted(lines)
+                calls[node.end_lineno] = node.col_offset
+    return dict(sorted(calls.items()))
 
 
 def update(path: Path) -> None:
@@ -61,7 +62,7 @@ def update(path: Path) -> None:
             continue
         new_lines.append(line)
         if (i + 1) in out_by_call:
-            indent = line[: len(line) - len(line.lstrip())]
+            indent = " " * calls[i + 1]
             new_lines.extend(f"{indent}#> {text}".rstrip() for text in out_by_call[i + 1])
         i += 1
     path.write_text("\n".join(new_lines) + "\n", encoding="utf-8")

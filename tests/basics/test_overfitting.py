@@ -22,11 +22,13 @@ def facts(one_thread):
     return overfitting.facts()
 
 
+@pytest.mark.claim("basics/overfitting-signature")
 def test_train_loss_keeps_falling_past_the_validation_minimum(facts):
     assert facts["train_end"] < facts["train_at_best"] < facts["train_start"]
     assert facts["train_end"] < 0.2 * facts["train_at_best"]
 
 
+@pytest.mark.claim("basics/overfitting-signature")
 def test_validation_loss_falls_then_rises_by_a_clear_margin(facts):
     assert facts["val_best"] < 0.5 * facts["val_start"]        # it did learn something first
     assert facts["val_end"] > 1.5 * facts["val_best"]          # then got clearly worse
@@ -35,6 +37,7 @@ def test_validation_loss_falls_then_rises_by_a_clear_margin(facts):
     assert facts["last_epoch"] == facts["epochs"] == 1000
 
 
+@pytest.mark.claim("basics/fits-the-noise")
 def test_the_network_memorises_the_noise(facts):
     # Even the true function cannot predict the noise; the trained net beats it on the
     # training set by a wide margin, so it must have fitted the noise itself.
@@ -43,12 +46,14 @@ def test_the_network_memorises_the_noise(facts):
     assert facts["val_end"] > 2 * facts["oracle_val"]
 
 
+@pytest.mark.claim("basics/overparameterised")
 def test_the_model_is_heavily_overparameterised(facts):
     assert facts["n_params"] == 1 * 64 + 64 + 64 * 64 + 64 + 64 + 1 == 4353
     assert facts["params_per_point"] > 200
     assert (facts["n_train"], facts["n_val"], facts["noise"], facts["width"]) == (20, 200, 0.3, 64)
 
 
+@pytest.mark.claim("basics/overfitting-signature")
 @pytest.mark.parametrize("seed", [1, 3, 4])
 def test_the_signature_does_not_depend_on_the_seed(seed):
     sig = overfitting.signature(overfitting.train(seed=seed))

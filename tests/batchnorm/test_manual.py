@@ -13,6 +13,7 @@ from snippets.batchnorm import manual
 F64 = torch.float64
 
 
+@pytest.mark.claim("batchnorm/biased-variance")
 def test_worked_example_numbers():
     facts = manual.facts()
     assert facts["x"] == [2.0, 4.0, 6.0, 8.0] and facts["n"] == 4
@@ -28,6 +29,7 @@ def test_worked_example_numbers():
     assert [round(v, 4) for v in facts["y"].tolist()] == [-1.6833, 0.1056, 1.8944, 3.6833]
 
 
+@pytest.mark.claim("batchnorm/early-rounding")
 def test_correction_y_rounds_to_0_11_and_1_89_not_0_1_and_1_9():
     facts = manual.facts()
     assert [round(v, 2) for v in facts["y"].tolist()] == [-1.68, 0.11, 1.89, 3.68]
@@ -49,6 +51,7 @@ def test_normalised_values_have_zero_mean_and_unit_variance():
     assert steps.y.std(correction=0).item() == pytest.approx(2.0, rel=1e-5)
 
 
+@pytest.mark.claim("batchnorm/scale-offset-erased")
 def test_without_gamma_and_beta_scale_and_offset_are_lost():
     x, _, _, _ = manual.example()
     ones, zeros = torch.ones(1, dtype=F64), torch.zeros(1, dtype=F64)
@@ -58,6 +61,7 @@ def test_without_gamma_and_beta_scale_and_offset_are_lost():
     assert manual.facts()["x_scaled"] == [23.0, 43.0, 63.0, 83.0]
 
 
+@pytest.mark.claim("batchnorm/identity-parameters")
 @given(
     shape=st.sampled_from([(5, 3), (4, 2, 3, 3), (2, 1), (3, 4, 1, 2)]),
     seed=st.integers(0, 2**31 - 1),
@@ -73,6 +77,7 @@ def test_gamma_sqrt_var_eps_and_beta_mu_give_back_x(shape, seed, scale, shift):
     torch.testing.assert_close(manual.batch_norm(x, gamma, beta).y, x, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.claim("batchnorm/identity-parameters")
 def test_identity_numbers_of_the_example():
     facts = manual.facts()
     assert round(facts["identity_gamma"], 4) == 2.2361 and facts["identity_beta"] == 5.0
@@ -84,6 +89,7 @@ shapes = st.one_of(
 ).filter(lambda s: s[0] * (s[2] * s[3] if len(s) == 4 else 1) > 1)
 
 
+@pytest.mark.claim("batchnorm/biased-variance", "batchnorm/manual-equals-pytorch")
 @given(shape=shapes, seed=st.integers(0, 2**31 - 1), scale=st.floats(0.01, 50.0), shift=st.floats(-50.0, 50.0))
 @settings(max_examples=50, deadline=None)
 def test_manual_equals_pytorch_in_training_mode(shape, seed, scale, shift):
@@ -106,6 +112,7 @@ def test_manual_equals_pytorch_in_training_mode(shape, seed, scale, shift):
     torch.testing.assert_close(steps.var, x.var(dim=dims, correction=0))
 
 
+@pytest.mark.claim("batchnorm/manual-equals-pytorch")
 @given(values=st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=16))
 @settings(max_examples=60, deadline=None)
 def test_manual_equals_batchnorm1d_on_any_single_feature_batch(values):
@@ -122,6 +129,7 @@ def test_float32_matches_within_float32_tolerance():
     torch.testing.assert_close(steps.y, nn.BatchNorm2d(3).train()(x).detach(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.claim("batchnorm/batch-of-one")
 @pytest.mark.parametrize("shape", [(1, 1), (1, 3), (1, 2, 1, 1)])
 def test_one_value_per_channel_is_refused_like_pytorch(shape):
     c = shape[1]
@@ -132,6 +140,7 @@ def test_one_value_per_channel_is_refused_like_pytorch(shape):
         bn.train()(torch.randn(shape))
 
 
+@pytest.mark.claim("batchnorm/batch-of-one")
 def test_one_image_still_has_many_values_per_channel():
     x = torch.randn(1, 2, 3, 3, generator=torch.Generator().manual_seed(0))
     steps = manual.batch_norm(x, torch.ones(2), torch.zeros(2))

@@ -23,6 +23,7 @@ def test_block_computes_relu_of_bn_of_conv():
     assert block.conv.bias is None
 
 
+@pytest.mark.claim("batchnorm/conv-bias-cancelled")
 @given(
     in_ch=st.integers(1, 4),
     out_ch=st.integers(1, 6),
@@ -43,6 +44,7 @@ def test_conv_bias_is_cancelled_exactly_by_train_mode_bn(in_ch, out_ch, k, seed,
         torch.testing.assert_close(bn(with_bias(x)), bn(without_bias(x)), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.claim("batchnorm/conv-bias-cancelled")
 def test_conv_bias_gets_no_gradient_through_train_mode_bn():
     torch.manual_seed(0)
     conv, bn = nn.Conv2d(3, 4, 3, bias=True).double(), nn.BatchNorm2d(4).double().train()
@@ -52,6 +54,7 @@ def test_conv_bias_gets_no_gradient_through_train_mode_bn():
     torch.testing.assert_close(conv.bias.grad, torch.zeros(4, dtype=F64), rtol=0, atol=1e-10)
 
 
+@pytest.mark.claim("batchnorm/bias-false-saves")
 @given(in_ch=st.integers(1, 8), out_ch=st.integers(1, 64), k=st.sampled_from([1, 3, 5]))
 @settings(max_examples=30, deadline=None)
 def test_bias_false_saves_exactly_out_channels_parameters(in_ch, out_ch, k):
@@ -61,6 +64,7 @@ def test_bias_false_saves_exactly_out_channels_parameters(in_ch, out_ch, k):
     assert without_bias == out_ch * in_ch * k * k + 2 * out_ch  # conv weights + gamma and beta
 
 
+@pytest.mark.claim("batchnorm/bias-false-saves")
 def test_page_parameter_counts():
     facts = placement.facts()
     assert (facts["in_channels"], facts["out_channels"], facts["kernel"]) == (3, 16, 3)
@@ -68,6 +72,7 @@ def test_page_parameter_counts():
     assert (facts["params_with_bias"], facts["params_without_bias"], facts["saved"]) == (480, 464, 16)
 
 
+@pytest.mark.claim("batchnorm/variance-shift")
 def test_dropout_variance_differs_between_train_and_eval():
     facts = placement.facts()
     assert facts["p"] == 0.5 and facts["predicted_train_var"] == 2.0
@@ -93,6 +98,7 @@ def test_dropout_variance_leaves_the_global_generator_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
+@pytest.mark.claim("batchnorm/variance-shift")
 def test_dropout_before_bn_shifts_bn_eval_variance_and_after_bn_does_not():
     facts = placement.facts()
     assert facts["dropout_then_bn"] == pytest.approx(0.5, abs=0.05)  # 1 / (train variance 2)

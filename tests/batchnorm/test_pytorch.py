@@ -12,6 +12,7 @@ from snippets.batchnorm import pytorch
 F64 = torch.float64
 
 
+@pytest.mark.claim("batchnorm/per-channel")
 @given(
     shape=st.tuples(st.integers(1, 4), st.integers(1, 5), st.integers(1, 4), st.integers(1, 4)).filter(
         lambda s: s[0] * s[2] * s[3] > 1
@@ -29,6 +30,7 @@ def test_batchnorm2d_uses_one_mean_and_variance_per_channel(shape, seed):
     assert mean.shape == var.shape == (shape[1],)
 
 
+@pytest.mark.claim("batchnorm/per-channel")
 def test_correction_not_across_channels_at_each_location():
     """The lesson's reading - statistics over the channels at each (n, h, w) - is not what BN2d does."""
     g = torch.Generator().manual_seed(0)
@@ -47,18 +49,21 @@ def test_per_channel_stats_refuses_other_shapes():
         pytorch.per_channel_stats(torch.randn(4, 3))
 
 
+@pytest.mark.claim("batchnorm/defaults", "batchnorm/fresh-layer-identity")
 def test_defaults_named_on_the_page():
     bn = nn.BatchNorm2d(3)
     assert (bn.eps, bn.momentum, bn.affine, bn.track_running_stats, bn.training) == (1e-5, 0.1, True, True, True)
     assert torch.equal(bn.weight.detach(), torch.ones(3)) and torch.equal(bn.bias.detach(), torch.zeros(3))
 
 
+@pytest.mark.claim("batchnorm/fresh-layer-identity")
 def test_a_fresh_layer_in_eval_mode_is_the_identity_up_to_eps():
     x = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(nn.BatchNorm1d(3).eval()(x), x / (1 + 1e-5) ** 0.5)
 
 
+@pytest.mark.claim("batchnorm/running-variance-unbiased")
 def test_running_statistics_worked_numbers():
     facts = pytorch.facts()
     assert facts["x"] == [2.0, 4.0, 6.0, 8.0]
@@ -88,6 +93,7 @@ def test_converged_running_stats_and_the_unbiased_gap():
     assert round(facts["shrink"], 4) == 0.866
 
 
+@pytest.mark.claim("batchnorm/running-variance-unbiased")
 @given(
     shape=st.sampled_from([(5, 3), (2, 4), (3, 2, 4), (4, 3, 2, 2), (2, 1, 1, 3)]),
     seed=st.integers(0, 2**31 - 1),
@@ -122,6 +128,7 @@ def test_momentum_outside_0_1_is_refused(momentum):
         pytorch.update_running_stats(torch.zeros(1), torch.ones(1), torch.randn(4, 1), momentum)
 
 
+@pytest.mark.claim("batchnorm/train-depends-on-batch", "batchnorm/eval-fixed-function")
 def test_train_mode_output_depends_on_the_batch_eval_mode_does_not():
     facts = pytorch.facts()
     assert facts["batch_a"][0] == facts["batch_b"][0] == 4.0
@@ -134,6 +141,7 @@ def test_train_mode_output_depends_on_the_batch_eval_mode_does_not():
     assert facts["eval_a"] == pytest.approx((4 - running_mean) / (running_var + 1e-5) ** 0.5, rel=1e-5)
 
 
+@pytest.mark.claim("batchnorm/eval-fixed-function")
 def test_eval_mode_accepts_a_single_example_and_matches_the_batch_result():
     bn = pytorch.trained_bn(torch.tensor(pytorch.X), steps=3).eval()
     with torch.no_grad():

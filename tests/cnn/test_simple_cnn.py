@@ -15,11 +15,13 @@ def facts():
     return simple_cnn.facts()
 
 
+@pytest.mark.claim("cnn/output-size-formula")
 def test_output_size_without_padding(facts):
     assert facts["side"] == simple_cnn.conv_output_size(28, 3) == 28 - 3 + 1 == 26
     assert facts["flat"] == 16 * 26 * 26 == 10_816
 
 
+@pytest.mark.claim("cnn/output-size-formula")
 @given(size=st.integers(1, 40), kernel=st.integers(1, 7), padding=st.integers(0, 3), stride=st.integers(1, 3))
 @settings(max_examples=60, deadline=None)  # building Conv2d modules is slow on a busy machine
 def test_output_size_formula_matches_conv2d(size, kernel, padding, stride):
@@ -58,6 +60,7 @@ def test_walking_the_layers_is_the_forward_pass():
     torch.testing.assert_close(y, model(x))
 
 
+@pytest.mark.claim("cnn/dense-layer-share")
 def test_parameter_counts(facts):
     assert facts["conv_weights"] == 16 * 1 * 3 * 3 == 144
     assert facts["conv_params"] == 144 + 16 == 160
@@ -68,12 +71,14 @@ def test_parameter_counts(facts):
     assert facts["fc_share"] > 0.998 and facts["conv_share"] < 0.002
 
 
+@pytest.mark.claim("cnn/eval-passes-agree", "cnn/train-passes-differ")
 def test_dropout_is_on_in_train_and_off_in_eval(facts):
     assert facts["eval_equal"] is True
     assert facts["train_equal"] is False and facts["train_max_diff"] > 0.01
     assert facts["p"] == 0.3 and facts["keep_prob"] == 0.7 and facts["batch"] == 8
 
 
+@pytest.mark.claim("cnn/dropout-on-flat-features")
 def test_dropout_acts_on_the_flat_features():
     model = simple_cnn.make_model().train()
     features = model.flatten(model.relu(model.conv(torch.rand(64, 1, 28, 28) + 0.5)))

@@ -13,6 +13,7 @@ def facts():
     return spatial.facts()
 
 
+@pytest.mark.claim("cnn/edge-fragments")
 def test_edge_map_is_the_outline_of_the_square():
     edges = spatial.edge_map(spatial.square_image(10, 2))
     assert edges.shape == (8, 8)
@@ -26,6 +27,7 @@ def test_draw_marks_active_units_with_blocks():
     assert rows == ["|██  |", "|  ██|"]
 
 
+@pytest.mark.claim("cnn/edge-fragments")
 def test_dropout_fragments_the_edges(facts):
     assert facts["p"] == 0.3 and facts["map_size"] == 8
     assert facts["edge_units"] == 48
@@ -33,6 +35,7 @@ def test_dropout_fragments_the_edges(facts):
     assert 0.15 * 48 < facts["edge_units_dropped"] < 0.45 * 48
 
 
+@pytest.mark.claim("cnn/smooth-map-leaks")
 def test_neighbours_recover_erased_values_only_on_a_smooth_map(facts):
     assert (facts["random_map_size"], facts["smooth_window"]) == (64, 5)
     # Same damage per pixel on both maps...
@@ -45,6 +48,7 @@ def test_neighbours_recover_erased_values_only_on_a_smooth_map(facts):
     assert abs(facts["white_erased"]) < 0.15
 
 
+@pytest.mark.claim("cnn/smooth-map-leaks")
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_leak_holds_for_other_seeds(seed):
     smooth, white = spatial.leak_for(5, 0.3, seed), spatial.leak_for(1, 0.3, seed)

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from snippets.dropout import inverted
 
 
+@pytest.mark.claim("dropout/plain-shrinks", "dropout/inverted-restores")
 def test_plain_dropout_shrinks_the_expectation_by_the_keep_probability():
     facts = inverted.facts()
     assert facts["plain_expected"] == 5.0 == facts["keep_prob"] * facts["h"]
@@ -14,12 +15,14 @@ def test_plain_dropout_shrinks_the_expectation_by_the_keep_probability():
     assert facts["mc_mean"] == pytest.approx(10.0, abs=0.05)
 
 
+@pytest.mark.claim("dropout/plain-shrinks", "dropout/inverted-restores")
 @given(h=st.floats(-100, 100), p=st.floats(0.0, 0.99))
 def test_inverted_dropout_is_unbiased_for_any_h_and_p(h, p):
     assert inverted.expected_output(h, p, inverted=True) == pytest.approx(h, rel=1e-9, abs=1e-9)
     assert inverted.expected_output(h, p, inverted=False) == pytest.approx((1 - p) * h, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.claim("dropout/survivors-divided")
 @given(
     shape=st.lists(st.integers(1, 6), min_size=1, max_size=4).map(tuple),
     p=st.floats(0.0, 0.95),
@@ -35,12 +38,14 @@ def test_manual_inverted_dropout_equals_pytorch(shape, p, seed):
     torch.testing.assert_close(inverted.inverted_dropout(h, mask, p), expected, atol=1e-6, rtol=1e-6)
 
 
+@pytest.mark.claim("dropout/eval-identity")
 def test_dropout_layer_in_eval_and_with_p_zero_is_the_identity():
     h = torch.randn(5, 7)
     assert inverted.dropout_layer(h, 0.5, training=False) is h
     assert torch.equal(inverted.dropout_layer(h, 0.0, training=True), h)
 
 
+@pytest.mark.claim("dropout/survivors-divided")
 def test_training_outputs_are_zero_or_scaled():
     h = torch.full((1000,), 3.0)
     out = inverted.dropout_layer(h, 0.25, training=True, generator=torch.Generator().manual_seed(0))

@@ -8,6 +8,7 @@ from torch import nn
 from snippets.dropout import pytorch
 
 
+@pytest.mark.claim("dropout/train-mode")
 def test_train_mode_returns_only_zero_or_x_over_0_7():
     torch.manual_seed(0)
     x = torch.rand(10_000) + 0.5
@@ -18,11 +19,13 @@ def test_train_mode_returns_only_zero_or_x_over_0_7():
     assert (~kept).float().mean().item() == pytest.approx(0.3, abs=0.02)
 
 
+@pytest.mark.claim("dropout/eval-identity")
 def test_eval_mode_is_the_identity():
     x = torch.randn(4, 16)
     assert torch.equal(nn.Dropout(0.3).eval()(x), x)
 
 
+@pytest.mark.claim("dropout/train-mean")
 def test_page_numbers():
     facts = pytorch.facts()
     assert facts["zero_fraction"] == pytest.approx(0.3, abs=0.01)
@@ -37,6 +40,7 @@ def test_keep_prob_outside_range_is_refused(keep_prob):
         pytorch.torch_p_from_keep_prob(keep_prob)
 
 
+@pytest.mark.claim("dropout/train-mode", "dropout/eval-identity")
 def test_train_and_eval_helper():
     trained, evaluated = pytorch.train_and_eval_outputs(torch.ones(100), 0.5)
     assert set(trained.unique().tolist()) == {0.0, 2.0}

@@ -19,6 +19,7 @@ def lstm_with(layer: awd.WeightDropLSTM, w_hh: torch.Tensor) -> nn.LSTM:
     return plain
 
 
+@pytest.mark.claim("rnn/weight-drop-one-mask")
 @given(steps=st.integers(1, 8), batch=st.integers(1, 3), p=st.floats(0.1, 0.8), seed=st.integers(0, 999))
 @settings(max_examples=20, deadline=None)
 def test_one_thinned_w_hh_serves_every_step(steps, batch, p, seed):
@@ -34,6 +35,7 @@ def test_one_thinned_w_hh_serves_every_step(steps, batch, p, seed):
     torch.testing.assert_close(c, c2)
 
 
+@pytest.mark.claim("rnn/dropconnect-single-entries")
 def test_mask_drops_single_entries_not_whole_units():
     torch.manual_seed(0)
     layer = awd.WeightDropLSTM(8, 32, p=0.5)
@@ -44,6 +46,7 @@ def test_mask_drops_single_entries_not_whole_units():
     assert mixed_columns == 32  # every column has dropped and kept entries: DropConnect, not dropout
 
 
+@pytest.mark.claim("rnn/weight-drop-zero-gradient")
 def test_dropped_entries_get_no_gradient_and_w_ih_is_untouched():
     torch.manual_seed(0)
     layer = awd.WeightDropLSTM(3, 4, p=0.5)
@@ -55,6 +58,7 @@ def test_dropped_entries_get_no_gradient_and_w_ih_is_untouched():
     assert torch.all(layer.lstm.weight_ih_l0.grad != 0)
 
 
+@pytest.mark.claim("rnn/weight-drop-one-mask")
 def test_each_forward_pass_draws_a_new_mask_and_eval_draws_none():
     torch.manual_seed(0)
     layer, x = awd.WeightDropLSTM(3, 4, p=0.5), torch.randn(5, 2, 3)
@@ -82,6 +86,7 @@ def test_bad_rate_is_refused():
         awd.embedding_dropout(nn.Embedding(5, 2), torch.tensor([1]), p=1.5, training=True)
 
 
+@pytest.mark.claim("rnn/embedding-dropout-whole-words")
 @given(p=st.floats(0.1, 0.9), seed=st.integers(0, 10_000))
 @settings(max_examples=30, deadline=None)
 def test_a_dropped_word_vanishes_everywhere_and_kept_rows_are_scaled(p, seed):

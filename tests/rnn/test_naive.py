@@ -17,6 +17,7 @@ def deviations():
     return inputs, hidden, naive.predicted_deviation(0.2, clean)
 
 
+@pytest.mark.claim("rnn/recurrent-error-compounds")
 def test_fresh_recurrent_mask_error_compounds(deviations):
     _, hidden, _ = deviations
     assert hidden[0] == 0.0  # h_0 = 0: nothing to drop at the first step
@@ -26,6 +27,7 @@ def test_fresh_recurrent_mask_error_compounds(deviations):
     assert ratio ** (1 / 40) > 1.2
 
 
+@pytest.mark.claim("rnn/input-dropout-error-flat")
 def test_input_dropout_error_stays_flat(deviations):
     inputs, _, _ = deviations
     level = (0.2 / 0.8) ** 0.5  # sqrt(p / (1 - p)), the error of one dropped input
@@ -33,11 +35,13 @@ def test_input_dropout_error_stays_flat(deviations):
     assert inputs[-10:].mean() < 1.2 * inputs[:10].mean()  # no growth over 50 steps
 
 
+@pytest.mark.claim("rnn/recurrent-error-compounds")
 def test_simulation_matches_the_recursion(deviations):
     _, hidden, predicted = deviations
     torch.testing.assert_close(hidden[1:30], predicted[1:30], rtol=0.1, atol=0.0)
 
 
+@pytest.mark.claim("rnn/input-dropout-error-flat", "rnn/recurrent-error-compounds")
 def test_page_numbers():
     facts = naive.facts()
     assert facts["growth"] == 1.25 and facts["input_level"] == pytest.approx(0.5)
@@ -82,6 +86,7 @@ def copy_to_lstm(cell: nn.LSTMCell) -> nn.LSTM:
     return lstm
 
 
+@pytest.mark.claim("rnn/zaremba-recurrence-untouched")
 @given(steps=st.integers(1, 6), batch=st.integers(1, 3), p=st.floats(0.0, 0.8), seed=st.integers(0, 999))
 @settings(max_examples=25, deadline=None)
 def test_zaremba_lstm_is_nn_lstm_on_dropped_inputs(steps, batch, p, seed):
@@ -101,6 +106,7 @@ def test_zaremba_lstm_is_nn_lstm_on_dropped_inputs(steps, batch, p, seed):
     torch.testing.assert_close(ours, expected, atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.claim("rnn/zaremba-recurrence-untouched")
 def test_zaremba_lstm_at_inference_is_the_plain_lstm():
     torch.manual_seed(0)
     cell, x = nn.LSTMCell(3, 4), torch.randn(5, 2, 3)

@@ -10,6 +10,7 @@ from torch import nn
 from snippets.rnn import normalization
 
 
+@pytest.mark.claim("rnn/batch-stats-change-per-step")
 def test_statistics_change_over_the_first_steps_then_settle():
     stds = normalization.per_step_std(normalization.preactivations(*normalization.rnn_example()))
     assert stds[0] < 0.7 * stds[-1]  # step 1 sees no recurrent input: h_0 = 0
@@ -33,6 +34,7 @@ def test_batchnorm_in_training_refuses_a_single_sequence():
         nn.BatchNorm1d(4)(torch.randn(1, 4))
 
 
+@pytest.mark.claim("rnn/layernorm-ignores-batch")
 @given(seed=st.integers(0, 10_000), shift=st.floats(-5, 5), scale=st.floats(0.2, 5))
 @settings(max_examples=40, deadline=None)
 def test_layernorm_ignores_batch_composition_batchnorm_does_not(seed, shift, scale):
@@ -85,6 +87,7 @@ def test_bad_input_is_refused():
         normalization.LayerNormRNN(3, 4)(torch.ones(5, 3))
 
 
+@pytest.mark.claim("rnn/batch-stats-change-per-step", "rnn/layernorm-ignores-batch")
 def test_page_numbers():
     facts = normalization.facts()
     assert facts["batch"] == 8 and facts["running_25"] == 1

@@ -11,6 +11,7 @@ from torch import nn
 from snippets.rnn import pytorch
 
 
+@pytest.mark.claim("rnn/lstm-dropout-between-layers")
 @pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
 @pytest.mark.parametrize("num_layers", [2, 3])
 def test_stacked_dropout_is_dropout_between_separate_layers(kind, num_layers):
@@ -32,6 +33,7 @@ def test_stacked_dropout_is_dropout_between_separate_layers(kind, num_layers):
     assert not torch.allclose(packaged, over_dropped)
 
 
+@pytest.mark.claim("rnn/lstm-dropout-between-layers")
 def test_the_last_layer_output_has_no_dropout_zeros():
     torch.manual_seed(0)
     lstm = nn.LSTM(3, 64, num_layers=2, dropout=0.5)
@@ -58,6 +60,7 @@ def test_one_layer_with_dropout_warns():
         nn.GRU(3, 4, num_layers=1, dropout=0.5)
 
 
+@pytest.mark.claim("rnn/one-layer-dropout-inert")
 def test_one_layer_dropout_has_no_effect_at_all():
     torch.manual_seed(0)
     lstm, messages = pytorch.single_layer_lstm(0.5)
@@ -77,6 +80,7 @@ def test_split_layers_refuses_what_it_cannot_copy():
 grads = st.lists(st.lists(st.floats(-50, 50), min_size=1, max_size=6), min_size=1, max_size=4)
 
 
+@pytest.mark.claim("rnn/clipping-keeps-direction")
 @given(values=grads, max_norm=st.floats(0.01, 20))
 @settings(max_examples=50, deadline=None)
 def test_manual_clipping_equals_clip_grad_norm(values, max_norm):
@@ -90,6 +94,7 @@ def test_manual_clipping_equals_clip_grad_norm(values, max_norm):
         torch.testing.assert_close(mine, q.grad)
 
 
+@pytest.mark.claim("rnn/clipping-keeps-direction", "rnn/clip-returns-norm-before")
 def test_clipping_properties():
     rnn = pytorch.exploding_gradients()
     before = [q.grad.clone() for q in rnn.parameters()]

@@ -11,17 +11,20 @@ from torch import nn
 from snippets.rnn import naive, variational
 
 
+@pytest.mark.claim("rnn/locked-mask-every-step")
 def test_mask_is_identical_at_every_time_step():
     out = variational.LockedDropout(0.5)(torch.ones(20, 4, 16), generator=torch.Generator().manual_seed(0))
     assert torch.equal(out, out[:1].expand_as(out))
 
 
+@pytest.mark.claim("rnn/locked-mask-every-step")
 def test_batch_first_locks_the_second_axis():
     out = variational.LockedDropout(0.5, batch_first=True)(torch.ones(4, 20, 16))
     assert torch.equal(out, out[:, :1].expand_as(out))
     assert not torch.equal(out, out[:1].expand_as(out))  # sequences still differ
 
 
+@pytest.mark.claim("rnn/locked-masks-differ-across-batch")
 def test_sequences_in_a_batch_get_different_masks():
     out = variational.LockedDropout(0.5)(torch.ones(3, 8, 64), generator=torch.Generator().manual_seed(1))
     masks = {tuple(out[0, b].tolist()) for b in range(8)}
@@ -54,6 +57,7 @@ def test_bad_input_is_refused():
         variational.LockedDropout(0.5)(torch.ones(4, 5))
 
 
+@pytest.mark.claim("rnn/fixed-mask-thins-w-hh")
 @given(batch=st.integers(1, 4), p=st.floats(0.1, 0.8), seed=st.integers(0, 999))
 @settings(max_examples=20, deadline=None)
 def test_variational_rnn_is_a_fixed_thinned_network_per_sequence(batch, p, seed):

@@ -28,6 +28,7 @@ def test_gates_reproduce_nn_lstmcell(batch, seed):
         torch.testing.assert_close(ours, cell(x, (h, c)))
 
 
+@pytest.mark.claim("rnn/semeniuta-keeps-memory")
 def test_dropped_candidate_leaves_exactly_f_times_c(cell):
     """The defining property: with the candidate dropped, c_t = f * c_{t-1}, bit for bit."""
     x, h, c = torch.randn(4, 3), torch.randn(4, 6), torch.randn(4, 6)
@@ -40,6 +41,7 @@ def test_dropped_candidate_leaves_exactly_f_times_c(cell):
     torch.testing.assert_close(c_new[~dropped], (f * c + i * mask * g)[~dropped])
 
 
+@pytest.mark.claim("rnn/semeniuta-keeps-memory")
 def test_closed_input_gate_also_leaves_f_times_c(cell):
     """Whatever the mask, if i = 0 the cell only forgets: make i = 0 with a huge negative bias."""
     with torch.no_grad():
@@ -63,6 +65,7 @@ def test_semeniuta_lstm_in_eval_and_with_p_zero_is_nn_lstm(cell):
     assert not torch.allclose(noisy, expected)
 
 
+@pytest.mark.claim("rnn/naive-cell-dropout-erases-memory", "rnn/memory-intact-semeniuta-zoneout")
 def test_memory_survives_semeniuta_and_zoneout_but_not_naive_dropout():
     naive = zoneout.memory_reaching_the_end("naive", 0.25, 10)
     kept = naive != 0
@@ -77,6 +80,7 @@ def test_unknown_rule_is_refused():
         zoneout.memory_reaching_the_end("dropconnect", 0.25, 2)
 
 
+@pytest.mark.claim("rnn/zoneout-no-rescaling")
 @given(p=st.floats(0.05, 0.95), seed=st.integers(0, 10_000))
 @settings(max_examples=40, deadline=None)
 def test_zoned_units_hold_exactly_their_previous_value(p, seed):
@@ -102,6 +106,7 @@ def test_zoneout_rate_is_p():
     assert (out == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
 
 
+@pytest.mark.claim("rnn/zoneout-inference-expectation")
 def test_zoneout_at_inference_is_the_expectation():
     previous, new = torch.randn(10), torch.randn(10)
     torch.testing.assert_close(zoneout.zoneout(previous, new, 0.3, training=False), 0.3 * previous + 0.7 * new)
@@ -129,6 +134,7 @@ def test_bad_rate_is_refused():
         zoneout.semeniuta_lstm(torch.ones(2, 1, 3), nn.LSTMCell(3, 2), -0.5, training=True)
 
 
+@pytest.mark.claim("rnn/naive-cell-dropout-erases-memory", "rnn/memory-intact-semeniuta-zoneout")
 def test_page_numbers():
     facts = zoneout.facts()
     assert facts["naive_share"] == pytest.approx(facts["naive_expected"], abs=0.01)
@@ -136,6 +142,7 @@ def test_page_numbers():
     assert facts["semeniuta_share"] == facts["zoneout_share"] == 1.0
 
 
+@pytest.mark.claim("rnn/zoneout-no-rescaling", "rnn/zoneout-inference-expectation")
 def test_demo_numbers_on_the_page():
     facts = zoneout.facts()
     assert facts["demo_train"].tolist() == [1.0, 6.0, 3.0, 8.0]  # units 0 and 2 zoned out

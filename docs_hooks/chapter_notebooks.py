@@ -1,0 +1,174 @@
+"""Take a chapter home: one Jupyter notebook (and the same as a plain .py) per chapter,
+assembled at build time from exactly the snippets the chapter's pages show, in page order.
+
+Cells: a title, one setup cell, then for every page a Markdown cell (its title and a link
+back) and one code cell per included snippet section, byte for byte what the page shows.
+The setup cell registers the chapter's snippet modules from their full sources, so helpers a
+page does not show (and ``from snippets... import`` lines) work with nothing installed but
+the project's dependencies: torch, numpy, matplotlib. Every page of the chapter gets a
+download box. Nothing here is hand-maintained: change a snippet or a page and the notebook
+follows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import nbformat
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parents[1]
+INCLUDE = re.compile(r'^[ \t]*--8<--\s+"(?P<path>snippets/[^":]+)(?::(?P<section>[\w-]+))?"', re.M)
+MARKER_LINE = re.compile(r"^\s*# --8<-- \[(?:start|end):[\w-]+\]\s*$")
+IMPORT = re.compile(r"^\s*(?:from\s+(snippets(?:\.\w+)+)\s+import|import\s+(snippets(?:\.\w+)+))", re.M)
+TITLE = re.compile(r"^#\s+(.+)$", re.M)
+SKIP = {"experiments", "playground"}  # the experiments have their own notebook; widgets have no code
+CHAPTER_TITLES: dict[str, str] = {}
+
+
+def section_text(path: str, section: str | None, root: Path = ROOT) -> str:
+    """What pymdownx.snippets shows for ``--8<-- "path:section"`` (dedented, no marker lines)."""
+    lines = (root / path).read_text(encoding="utf-8").splitlines()
+    if section:
+        start = next(i for i, line in enumerate(lines) if line.strip() == f"# --8<-- [start:{section}]")
+        end = next(i for i, line in enumerate(lines) if i > start and line.strip() == f"# --8<-- [end:{section}]")
+        lines = lines[start + 1 : end]
+    lines = [line for line in lines if not MARKER_LINE.match(line)]
+    return textwrap.dedent("\n".join(lines)).strip("\n")
+
+
+def nav_paths(nav) -> list[tuple[str, str]]:
+    """(title, docs path) of every page in the nav config, in order."""
+    out: list[tuple[str, str]] = []
+    for entry in nav or []:
+        if isinstance(entry, str):
+            out.append(("", entry))
+        else:
+            for title, value in entry.items():
+                if isinstance(value, str):
+                    out.append((title, value))
+                    CHAPTER_TITLES.setdefault(value.split("/")[0], title)
+                else:
+                    children = nav_paths(value)
+                    if children:
+                        CHAPTER_TITLES[children[0][1].split("/")[0]] = title
+                    out.extend(children)
+    return out
+
+
+def chapters(nav, docs: Path) -> dict[str, list[tuple[str, str]]]:
+    """chapter folder -> [(page title, docs path)] for pages that include snippets."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for title, path in nav_paths(nav):
+        if "/" not in path or path.split("/")[0] in SKIP or not path.endswith(".md"):
+            continue
+        text = (docs / path).read_text(encoding="utf-8")
+        if INCLUDE.search(text):
+            heading = TITLE.search(text)
+            out.setdefault(path.split("/")[0], []).append((heading[1] if heading else title, path))
+    return out
+
+
+def module_order(paths: list[str], root: Path = ROOT) -> list[str]:
+    """The snippet modules the given files need, dependencies first."""
+    order: list[str] = []
+
+    def visit(module: str) -> None:
+        if module in order:
+            return
+        source = (root / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+        for m in IMPORT.finditer(source):
+            visit(m[1] or m[2])
+        order.append(module)
+
+    for path in paths:
+        visit(path[: -len(".py")].replace("/", "."))
+    return order
+
+
+def setup_source(modules: list[str], root: Path = ROOT) -> str:
+    sources = {m: (root / (m.replace(".", "/") + ".py")).read_text(encoding="utf-8") for m in modules}
+    return (
+        "# Setup: the chapter's snippet modules, registered from their full sources so that the\n"
+        "# cells below (and their `from snippets... import` lines) work without installing the site.\n"
+        "import sys, types\n\n"
+        f"SOURCES = {json.dumps(sources, indent=1)}\n\n"
+        "for name, source in SOURCES.items():\n"
+        "    for parent in [name.rsplit('.', k)[0] for k in range(name.count('.'), 0, -1)]:\n"
+        "        sys.modules.setdefault(parent, types.ModuleType(parent))\n"
+        "    module = types.ModuleType(name)\n"
+        "    sys.modules[name] = module\n"
+        "    exec(compile(source, name.replace('.', '/') + '.py', 'exec'), module.__dict__)\n"
+        "    globals().update({k: v for k, v in vars(module).items() if not k.startswith('_')})\n"
+    )
+
+
+def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_url: str = "") -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    name = CHAPTER_TITLES.get(chapter, chapter.capitalize())
+    includes = [(title, path, m["path"], m["section"]) for title, path in pages
+                for m in INCLUDE.finditer((docs / path).read_text(encoding="utf-8"))]
+    files = list(dict.fromkeys(inc[2] for inc in includes))
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# {name}\n\nThe code of the *{name}* chapter of *Regularization in CNN/RNN*, cell by cell "
+            "in the order the pages show it. Generated from the site's snippets when the site is built; "
+            "needs Python 3.10+ with torch, numpy and matplotlib."
+        ),
+        nbformat.v4.new_code_cell(setup_source(module_order(files))),
+    ]
+    current = None
+    for title, path, snippet, section in includes:
+        if path != current:
+            link = f"{site_url.rstrip('/')}/{path[:-3]}/" if site_url else path
+            cells.append(nbformat.v4.new_markdown_cell(f"## {title}\n\nFrom the page [{title}]({link})."))
+            current = path
+        cells.append(nbformat.v4.new_code_cell(section_text(snippet, section)))
+    nb.cells = cells
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{chapter}-{i}"  # stable ids: the same sources give the same file
+    return nb
+
+
+def to_percent_script(nb: nbformat.NotebookNode) -> str:
+    """The notebook as a jupytext-style percent-format .py."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            out.append("# %% [markdown]\n" + "\n".join(f"# {line}".rstrip() for line in cell.source.splitlines()))
+        else:
+            out.append("# %%\n" + cell.source)
+    return "\n\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------- MkDocs hooks
+_chapters: dict[str, list[tuple[str, str]]] = {}
+
+
+def on_files(files, config, **kwargs):
+    docs = Path(config.docs_dir)
+    _chapters.clear()
+    _chapters.update(chapters(config.nav, docs))
+    for chapter, pages in _chapters.items():
+        nb = build_notebook(chapter, pages, docs, config.site_url or "")
+        files.append(File.generated(config, f"notebooks/{chapter}.ipynb", content=nbformat.writes(nb)))
+        files.append(File.generated(config, f"notebooks/{chapter}.py", content=to_percent_script(nb)))
+    return files
+
+
+def on_page_markdown(markdown, page, **kwargs):
+    chapter = page.file.src_uri.split("/")[0]
+    if chapter not in _chapters or all(path != page.file.src_uri for _, path in _chapters[chapter]):
+        return markdown
+    name = CHAPTER_TITLES.get(chapter, chapter.capitalize())
+    return markdown + (
+        f'\n\n!!! tip "Take this chapter home"\n'
+        f"    Every code block of the *{name}* chapter, in page order, as a "
+        f"[Jupyter notebook](../notebooks/{chapter}.ipynb) or a "
+        f"[plain Python file](../notebooks/{chapter}.py). It runs with torch, numpy and matplotlib; "
+        f"nothing else is needed and nothing is downloaded.\n"
+    )

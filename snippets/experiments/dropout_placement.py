@@ -1,0 +1,92 @@
+"""Experiment 2: where dropout belongs in a CNN - six placements, same data, several seeds."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from snippets.experiments import plotting
+from snippets.experiments.data import digit_splits
+from snippets.experiments.models import digit_cnn
+from snippets.experiments.results import load_results, load_seconds, variant_facts
+from snippets.experiments.training import final_summary, fit, seed_list
+
+NAME = "dropout_placement"
+FIGURE = "experiments-dropout-placement.svg"
+
+# --8<-- [start:variants]
+# Rates from the lesson's table: 0.5 for a dense layer, 0.2 (of 0.1 - 0.3) for conv blocks.
+VARIANTS = {
+    "none": {},
+    "head_dropout": {"head_dropout": 0.5},  # before the last Linear layer
+    "conv1_dropout": {"conv1_dropout": 0.2},  # element-wise, after the first conv's ReLU
+    "dropout2d": {"channel_dropout": 0.2},  # whole channels, in both conv blocks
+    "batchnorm": {"batchnorm": True},
+    "batchnorm_head_dropout": {"batchnorm": True, "head_dropout": 0.5},
+}
+# --8<-- [end:variants]
+LABELS = {"none": "no regularization", "head_dropout": "dropout in the dense head",
+          "conv1_dropout": "dropout after conv 1", "dropout2d": "Dropout2d in conv blocks",
+          "batchnorm": "BN", "batchnorm_head_dropout": "BN + head dropout"}
+
+
+def config(quick: bool = False, seeds: int | None = None) -> dict:
+    """Experiment 1's data and optimizer; six variants of the CNN, each with every seed."""
+    return {"quick": quick, "n_train": 100, "epochs": 20 if quick else 60, "batch_size": 10,
+            "optimizer": "adam", "lr": 0.002, "seeds": seed_list(seeds, 1 if quick else 5),
+            "variants": VARIANTS}
+
+
+def total_epochs(cfg: dict) -> int:
+    return cfg["epochs"] * len(cfg["seeds"]) * len(cfg["variants"])
+
+
+# --8<-- [start:run]
+def run(cfg: dict, progress=lambda epochs: None) -> dict:
+    data = digit_splits(n_train=cfg["n_train"])
+    return {variant: [
+        fit(lambda: digit_cnn(**switches), data, epochs=cfg["epochs"], lr=cfg["lr"],
+            batch_size=cfg["batch_size"], optimizer=cfg["optimizer"], seed=seed, progress=progress)
+        for seed in cfg["seeds"]
+    ] for variant, switches in cfg["variants"].items()}
+# --8<-- [end:run]
+
+
+def summarize(cfg: dict, runs: dict) -> dict:
+    summary = {variant: final_summary(histories) for variant, histories in runs.items()}
+    ranking = sorted(runs, key=lambda variant: (-summary[variant]["val_acc_mean"], variant))
+    return {"variants": summary, "ranking": ranking}
+
+
+def figures(doc: dict) -> list[tuple[str, bytes]]:
+    summary = doc["summary"]
+    alt = ("Validation loss per epoch for six placements of dropout and batch normalization, "
+           f"and their final validation accuracy; {LABELS[summary['ranking'][0]]} ends highest, "
+           f"{LABELS[summary['ranking'][-1]]} lowest.")
+    return [(FIGURE, plotting.variants_figure(doc["runs"], summary["variants"], LABELS, alt))]
+
+
+def facts() -> dict:
+    doc = load_results(NAME)
+    return {**variant_facts(doc["summary"]["variants"]), "head_p": VARIANTS["head_dropout"]["head_dropout"],
+            "conv_p": VARIANTS["conv1_dropout"]["conv1_dropout"],
+            "epochs": doc["config"]["epochs"], "n_train": doc["config"]["n_train"],
+            "n_seeds": len(doc["config"]["seeds"]), "seconds": load_seconds(NAME)}
+
+
+def main() -> None:
+    # --8<-- [start:demo]
+    summary = load_results(NAME)["summary"]["variants"]  # docs/experiments/results/*.json
+    for variant in VARIANTS:
+        numbers = summary[variant]
+        print(f"{variant:23} validation accuracy {numbers['val_acc_mean']:.1f} +- "
+              f"{numbers['val_acc_std']:.1f} %, gap to training {numbers['acc_gap']:4.1f} points")
+        #> none                    validation accuracy 90.6 +- 2.3 %, gap to training  9.4 points
+        #> head_dropout            validation accuracy 92.1 +- 2.1 %, gap to training  7.9 points
+        #> conv1_dropout           validation accuracy 91.3 +- 1.1 %, gap to training  8.7 points
+        #> dropout2d               validation accuracy 90.7 +- 2.0 %, gap to training  9.3 points
+        #> batchnorm               validation accuracy 96.6 +- 0.9 %, gap to training  3.4 points
+        #> batchnorm_head_dropout  validation accuracy 95.8 +- 1.5 %, gap to training  4.2 points
+    # --8<-- [end:demo]
+
+
+if __name__ == "__main__":
+    main()

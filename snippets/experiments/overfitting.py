@@ -1,0 +1,116 @@
+"""Experiment 1: a CNN with no regularization on 100 digits - the overfitting signature."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from snippets.experiments import plotting
+from snippets.experiments.data import digit_splits
+from snippets.experiments.models import digit_cnn
+from snippets.experiments.results import load_results, load_seconds
+from snippets.experiments.training import fit, seed_list
+
+NAME = "overfitting"
+FIGURE = "experiments-overfitting.svg"
+
+
+# --8<-- [start:config]
+def config(quick: bool = False, seeds: int | None = None) -> dict:
+    """100 training images (10 per class) and a network of 13,706 weights: room to memorise."""
+    return {"quick": quick, "n_train": 100, "epochs": 40 if quick else 100, "batch_size": 10,
+            "optimizer": "adam", "lr": 0.002, "seeds": seed_list(seeds, 1 if quick else 5)}
+# --8<-- [end:config]
+
+
+def total_epochs(cfg: dict) -> int:
+    return cfg["epochs"] * len(cfg["seeds"])
+
+
+# --8<-- [start:run]
+def run(cfg: dict, progress=lambda epochs: None) -> dict:
+    data = digit_splits(n_train=cfg["n_train"])
+    return {"histories": [
+        fit(digit_cnn, data, epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"],
+            optimizer=cfg["optimizer"], seed=seed, progress=progress)
+        for seed in cfg["seeds"]
+    ]}
+
+
+def summarize(cfg: dict, runs: dict) -> dict:
+    """Read the signature off the mean curves; early stopping would pick the best epoch."""
+    curves = {key: np.array([h[key] for h in runs["histories"]])
+              for key in ("train_loss", "val_loss", "train_acc", "val_acc")}
+    mean = {key: curve.mean(axis=0) for key, curve in curves.items()}
+    best = int(mean["val_loss"].argmin())  # index of the epoch with the lowest validation loss
+    return {
+        "best_epoch": best + 1,
+        "best_epoch_per_seed": [int(i) + 1 for i in curves["val_loss"].argmin(axis=1)],
+        "val_loss_best": mean["val_loss"][best], "val_loss_last": mean["val_loss"][-1],
+        "val_loss_rise_pct": 100 * (mean["val_loss"][-1] / mean["val_loss"][best] - 1),
+        "train_loss_at_best": mean["train_loss"][best], "train_loss_last": mean["train_loss"][-1],
+        "val_acc_at_best": 100 * mean["val_acc"][best], "val_acc_last": 100 * mean["val_acc"][-1],
+        "train_acc_last": 100 * mean["train_acc"][-1],
+        "seeds_rising": int((curves["val_loss"][:, -1] > curves["val_loss"].min(axis=1)).sum()),
+    }
+# --8<-- [end:run]
+
+
+def draw(histories: list[dict], best_epoch: int, alt: str) -> bytes:
+    """Both losses (log scale), validation loss up close, accuracy; mean over seeds +- 1 std."""
+    with plt.rc_context(plotting.STYLE):
+        fig, (loss_ax, zoom_ax, acc_ax) = plt.subplots(1, 3, figsize=(10, 3.2), layout="constrained")
+        for key, label, color in (("train", "training", plotting.COLORS[0]),
+                                  ("val", "validation", plotting.COLORS[1])):
+            plotting.band(loss_ax, [h[f"{key}_loss"] for h in histories], label, color)
+            plotting.band(acc_ax, [100 * np.array(h[f"{key}_acc"]) for h in histories], label, color)
+        val = np.array([h["val_loss"] for h in histories])
+        epochs = np.arange(1, val.shape[1] + 1)
+        zoom_ax.plot(epochs, val.T, color=plotting.COLORS[1], linewidth=0.8, alpha=0.45)  # each seed
+        zoom_ax.plot(epochs, val.mean(axis=0), color=plotting.COLORS[1])  # their mean
+        zoom_ax.set_ylim(0.9 * val.min(), 1.25 * val[:, -1].max())  # close enough that the rise shows
+        for ax in (loss_ax, zoom_ax, acc_ax):
+            ax.axvline(best_epoch, color=plotting.INK, linestyle="--", linewidth=1)
+            ax.set_xlabel("epoch")
+        zoom_ax.annotate(f"lowest: epoch {best_epoch}", (best_epoch, 0.97), va="top",
+                         xycoords=("data", "axes fraction"), xytext=(5, 0),
+                         textcoords="offset points", color=plotting.INK)
+        loss_ax.set(yscale="log", ylabel="loss (nats, log scale)", title="training and validation loss")
+        loss_ax.minorticks_off()
+        zoom_ax.set(ylabel="loss (nats)", title="validation loss, up close")
+        acc_ax.set(ylabel="accuracy (%)", ylim=(0, 102), title="accuracy")
+        for ax in (loss_ax, zoom_ax, acc_ax):
+            ax.title.set(color=plotting.INK, fontsize=10)
+        loss_ax.legend(loc="lower left")
+        return plotting.svg_bytes(fig, alt)
+
+
+def figures(doc: dict) -> list[tuple[str, bytes]]:
+    summary = doc["summary"]
+    alt = (f"Training loss falls towards zero while validation loss bottoms out at epoch "
+           f"{summary['best_epoch']} and then rises; validation accuracy levels off.")
+    return [(FIGURE, draw(doc["runs"]["histories"], summary["best_epoch"], alt))]
+
+
+def facts() -> dict:
+    doc = load_results(NAME)
+    cfg = doc["config"]
+    per_seed = doc["summary"]["best_epoch_per_seed"]
+    return {**doc["summary"], "best_epoch_first": min(per_seed), "best_epoch_last": max(per_seed),
+            "n_train": cfg["n_train"], "n_per_class": cfg["n_train"] // 10, "epochs": cfg["epochs"],
+            "lr": cfg["lr"], "batch_size": cfg["batch_size"], "n_seeds": len(cfg["seeds"]),
+            "seconds": load_seconds(NAME)}
+
+
+def main() -> None:
+    # --8<-- [start:demo]
+    result = facts()  # the committed results file, docs/experiments/results/overfitting.json
+    print(f"validation loss: lowest {result['val_loss_best']:.3f} at epoch {result['best_epoch']}, "
+          f"{result['val_loss_last']:.3f} at epoch {result['epochs']}")
+    #> validation loss: lowest 0.316 at epoch 26, 0.360 at epoch 100
+    print(f"training loss: {result['train_loss_at_best']:.4f} at epoch {result['best_epoch']}, "
+          f"{result['train_loss_last']:.4f} at epoch {result['epochs']}")
+    #> training loss: 0.0285 at epoch 26, 0.0009 at epoch 100
+    # --8<-- [end:demo]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Results files: canonical JSON, hashes of config and code, atomic writes, seconds kept apart."""
+
+import hashlib
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+import numpy
+import sklearn
+import torch
+from tqdm import tqdm
+
+from snippets.experiments.training import deterministic
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE.parents[1] / "docs"
+# Code every experiment's numbers depend on, besides the experiment's own module.
+SHARED_SOURCES = ("data.py", "models.py", "training.py")
+
+
+def results_path(name: str, root: Path = DOCS) -> Path:
+    return root / "experiments" / "results" / f"{name}.json"
+
+
+def timing_path(name: str, root: Path = DOCS) -> Path:
+    return root / "experiments" / "results" / f"{name}.timing.json"
+
+
+def figure_path(filename: str, root: Path = DOCS) -> Path:
+    return root / "assets" / "figures" / filename
+
+
+# --8<-- [start:canonical]
+def rounded(value):
+    """Floats to 6 significant digits and non-finite ones to null: JSON that diffs cleanly."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}") if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): rounded(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(item) for item in value]
+    return value
+
+
+def canonical_json(value) -> str:
+    """Sorted keys, one layout, flat lists on one line: equal data give equal bytes."""
+    def dump(item, depth: int) -> str:
+        pad = " " * depth
+        if isinstance(item, dict) and item:
+            fields = [f"{pad} {json.dumps(key)}: {dump(item[key], depth + 1)}" for key in sorted(item)]
+            return "{\n" + ",\n".join(fields) + f"\n{pad}}}"
+        if isinstance(item, list) and any(isinstance(inner, (dict, list)) for inner in item):
+            return "[\n" + ",\n".join(f"{pad} {dump(inner, depth + 1)}" for inner in item) + f"\n{pad}]"
+        return json.dumps(item, allow_nan=False)  # a number, a string, a flat list, {}
+
+    return dump(rounded(value), 0) + "\n"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def source_sha256(module: ModuleType) -> str:
+    """Hash of the code that produced the numbers; #> lines are output, not code, so are left out."""
+    digest = hashlib.sha256()
+    for path in [Path(module.__file__)] + [HERE / name for name in SHARED_SOURCES]:
+        code = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if not line.strip().startswith("#>")]
+        digest.update(("\n".join([f"# {path.name}", *code]) + "\n").encode("utf-8"))
+    return digest.hexdigest()
+# --8<-- [end:canonical]
+
+
+# --8<-- [start:atomic]
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside path, then rename: a reader sees the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes the file private; these are published
+        os.replace(temporary, path)  # atomic on POSIX and Windows
+    except BaseException:  # interrupted (even by Ctrl-C): the previous file stays as it was
+        os.unlink(temporary)
+        raise
+# --8<-- [end:atomic]
+
+
+def versions() -> dict:
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "numpy": numpy.__version__, "scikit-learn": sklearn.__version__}
+
+
+def document(module: ModuleType, config: dict, runs: dict) -> dict:
+    """What a results file holds; the summary is computed from the rounded, stored runs."""
+    runs = rounded(runs)
+    return {
+        "experiment": module.NAME,
+        "config": config,
+        "config_sha256": sha256(canonical_json(config)),
+        "source_sha256": source_sha256(module),
+        "versions": versions(),
+        "runs": runs,
+        "summary": rounded(module.summarize(config, runs)),
+    }
+
+
+# --8<-- [start:run]
+def run_experiment(module: ModuleType, *, quick: bool = False, seeds: int | None = None,
+                   root: Path = DOCS) -> float:
+    """Train, then write the results file, its timing sidecar and its figures; return seconds."""
+    config = module.config(quick=quick, seeds=seeds)
+    with deterministic(), tqdm(total=module.total_epochs(config), desc=module.NAME, unit="epoch") as bar:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        runs = module.run(config, progress=bar.update)
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    doc = document(module, config, runs)
+    atomic_write(results_path(module.NAME, root), canonical_json(doc).encode())
+    # Seconds differ between two identical runs, so they live in a file of their own. On a
+    # machine shared with other work, wall-clock time overstates the cost; CPU time does not.
+    timing = {"seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1),
+              "config_sha256": doc["config_sha256"]}
+    atomic_write(timing_path(module.NAME, root), canonical_json(timing).encode())
+    draw_figures(module, doc, root)
+    return seconds
+# --8<-- [end:run]
+
+
+def draw_figures(module: ModuleType, doc: dict, root: Path = DOCS) -> list[Path]:
+    paths = []
+    for filename, svg in module.figures(doc):
+        paths.append(figure_path(filename, root))
+        atomic_write(paths[-1], svg)
+    return paths
+
+
+def load_results(name: str, root: Path = DOCS) -> dict:
+    return json.loads(results_path(name, root).read_text(encoding="utf-8"))
+
+
+def load_seconds(name: str, root: Path = DOCS, key: str = "seconds") -> float:
+    return json.loads(timing_path(name, root).read_text(encoding="utf-8"))[key]
+
+
+def variant_facts(variants: dict) -> dict:
+    """Summary numbers as facts named <variant>_<number>, and each variant's accuracy gain."""
+    found = {f"{variant}_{key}": value for variant, numbers in variants.items()
+             for key, value in numbers.items()}
+    for variant, numbers in variants.items():
+        found[f"{variant}_minus_none_acc"] = numbers["val_acc_mean"] - variants["none"]["val_acc_mean"]
+    return found
+
+
+def stale_reasons(module: ModuleType, root: Path = DOCS) -> list[str]:
+    """Why the committed results of module are not what its current code and config produce."""
+    doc, config = load_results(module.NAME, root), module.config()
+    reasons = []
+    if doc["config"] != config or doc["config_sha256"] != sha256(canonical_json(config)):
+        reasons.append("config changed")
+    if doc["source_sha256"] != source_sha256(module):
+        reasons.append("code changed")
+    return reasons
+
+
+def facts() -> dict:
+    from snippets.experiments import EXPERIMENTS
+
+    return {"total_minutes": sum(load_seconds(name) for name in EXPERIMENTS) / 60,
+            "total_cpu_minutes": sum(load_seconds(name, key="cpu_seconds") for name in EXPERIMENTS) / 60,
+            **{f"{name}_cpu_seconds": load_seconds(name, key="cpu_seconds") for name in EXPERIMENTS}}
+
+
+def main() -> None:
+    # --8<-- [start:demo]
+    print(canonical_json({"val_loss": [0.123456789, float("nan")], "epochs": 3}), end="")
+    #> {
+    #>  "epochs": 3,
+    #>  "val_loss": [0.123457, null]
+    #> }
+    # --8<-- [end:demo]
+
+
+if __name__ == "__main__":
+    main()

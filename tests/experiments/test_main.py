@@ -1,0 +1,83 @@
+"""The command line: `python -m snippets.experiments run [NAME ... | all] [--quick] [--seeds N]`."""
+
+import json
+import runpy
+import sys
+
+import pytest
+
+from snippets.experiments import EXPERIMENTS
+from snippets.experiments import __main__ as cli
+from snippets.experiments import notebook
+from snippets.experiments.results import results_path, sha256, canonical_json, timing_path
+
+
+def test_an_unknown_name_lists_the_valid_ones_and_exits_2(capsys, tmp_path):
+    assert cli.main(["run", "overfitting", "no_such_experiment", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_experiment" in err
+    for name in (*EXPERIMENTS, "notebook", "all"):
+        assert name in err
+    assert not any(tmp_path.iterdir()), "nothing may run when one name is wrong"
+
+
+def test_python_dash_m_runs_the_command_line(monkeypatch, capsys):
+    """`python -m snippets.experiments` goes through __main__ with the real argv."""
+    monkeypatch.setattr(sys, "argv", ["python -m snippets.experiments", "run", "nope"])
+    monkeypatch.delitem(sys.modules, "snippets.experiments.__main__")  # as in a fresh interpreter
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("snippets.experiments", run_name="__main__", alter_sys=True)
+    assert exit_info.value.code == 2
+    assert "valid: overfitting" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seeds", ["0", "-1", "two"])
+def test_seeds_must_be_a_positive_whole_number(seeds, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "overfitting", "--seeds", seeds])
+    assert exit_info.value.code == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+def test_a_quick_run_writes_results_timing_and_a_figure(quick_root):
+    for name in EXPERIMENTS:
+        doc = json.loads(results_path(name, quick_root).read_text())
+        assert doc["experiment"] == name and doc["config"]["quick"] is True
+        timing = json.loads(timing_path(name, quick_root).read_text())
+        assert timing["seconds"] > 0
+        assert timing["config_sha256"] == doc["config_sha256"] == sha256(canonical_json(doc["config"]))
+    svgs = sorted(p.name for p in (quick_root / "assets" / "figures").glob("*.svg"))
+    assert svgs == sorted(f"experiments-{name.replace('_', '-')}.svg" for name in EXPERIMENTS)
+
+
+def test_seeds_override_the_default_number(tmp_path, monkeypatch):
+    """--seeds reaches the experiment's config (run() is replaced: only the wiring is tested)."""
+    from snippets.experiments import overfitting
+
+    seen = {}
+    monkeypatch.setattr(overfitting, "run", lambda cfg, progress: seen.setdefault("cfg", cfg) and
+                        {"histories": [fake_history()] * len(cfg["seeds"])})
+    assert cli.main(["run", "overfitting", "--quick", "--seeds", "3", "--out", str(tmp_path)]) == 0
+    assert seen["cfg"]["seeds"] == [0, 1, 2]
+
+
+def test_all_runs_every_experiment_and_the_notebook(tmp_path, monkeypatch):
+    ran = []
+    monkeypatch.setattr(cli, "run_experiment", lambda module, **kw: ran.append(module.NAME) or 1.0)
+    monkeypatch.setattr(notebook, "execute", lambda root: ran.append("notebook") or 2.0)
+    assert cli.main(["run", "all", "--out", str(tmp_path)]) == 0
+    assert ran == [*EXPERIMENTS, "notebook"]
+
+
+def test_check_says_whether_the_committed_results_are_current(monkeypatch, capsys):
+    assert cli.main(["check"]) == 0
+    assert capsys.readouterr().out.count("up to date") == len(EXPERIMENTS)
+    monkeypatch.setattr(cli, "stale_reasons", lambda module: ["code changed"])
+    assert cli.main(["check"]) == 1
+    assert "overfitting: code changed" in capsys.readouterr().out
+
+
+def fake_history(epochs: int = 3) -> dict:
+    return {"train_loss": [1.0, 0.5, 0.2][:epochs], "val_loss": [1.1, 0.6, 0.7][:epochs],
+            "train_acc": [0.5, 0.8, 1.0][:epochs], "val_acc": [0.4, 0.7, 0.7][:epochs],
+            "diverged_at": None, "test_acc": 0.7}

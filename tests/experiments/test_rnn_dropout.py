@@ -1,0 +1,106 @@
+"""Experiment 4: the hand-unrolled LSTM and its three dropouts, and the claims of the RNN page."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snippets.experiments import rnn_dropout as experiment
+from snippets.experiments.rnn_dropout import VARIANTS, DigitLSTM
+
+
+def test_without_dropout_it_is_exactly_pytorchs_lstm():
+    torch.manual_seed(0)
+    ours, reference = DigitLSTM(hidden=16), nn.LSTM(8, 16, batch_first=True)
+    with torch.no_grad():  # same weights; PyTorch's gate order (i, f, g, o) is the one used here
+        reference.weight_ih_l0.copy_(ours.input_to_gates.weight)
+        reference.bias_ih_l0.copy_(ours.input_to_gates.bias)
+        reference.bias_hh_l0.zero_()
+        reference.weight_hh_l0.copy_(ours.hidden_to_gates.weight)
+        rows = torch.rand(5, 8, 8)
+        last_hidden = reference(rows)[0][:, -1]
+        torch.testing.assert_close(ours(rows), ours.classifier(last_hidden))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_in_eval_mode_every_variant_is_the_plain_lstm(variant):
+    torch.manual_seed(0)
+    plain = DigitLSTM("none", 0.0, hidden=16)
+    dropped = DigitLSTM(variant, 0.5, hidden=16)
+    dropped.load_state_dict(plain.state_dict())
+    rows = torch.rand(4, 8, 8)
+    assert torch.equal(dropped.eval()(rows), plain.eval()(rows))
+    if variant != "none":
+        assert not torch.equal(dropped.train()(rows), plain(rows))
+
+
+@pytest.mark.parametrize("variant, dropout_calls, bernoulli_calls", [
+    ("fresh_mask", 8, 0),  # a new mask at each of the 8 steps
+    ("locked_mask", 0, 1),  # one mask, drawn once for the whole sequence
+    ("weight_drop", 1, 0),  # one mask on W_hh per forward pass (per batch)
+])
+def test_where_each_variant_draws_its_masks(variant, dropout_calls, bernoulli_calls, monkeypatch):
+    calls = {"dropout": [], "bernoulli": 0}
+    real_dropout, real_bernoulli = F.dropout, torch.bernoulli
+
+    def counting_dropout(x, p, *args, **kwargs):
+        calls["dropout"].append(tuple(x.shape))
+        return real_dropout(x, p, *args, **kwargs)
+
+    def counting_bernoulli(x, *args, **kwargs):
+        calls["bernoulli"] += 1
+        return real_bernoulli(x, *args, **kwargs)
+
+    monkeypatch.setattr(experiment.F, "dropout", counting_dropout)
+    monkeypatch.setattr(experiment.torch, "bernoulli", counting_bernoulli)
+    DigitLSTM(variant, 0.3, hidden=16).train()(torch.rand(4, 8, 8))
+    assert len(calls["dropout"]) == dropout_calls and calls["bernoulli"] == bernoulli_calls
+    if variant == "weight_drop":
+        assert calls["dropout"] == [(64, 16)], "the mask is on the 4H x H recurrent weights"
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="variant must be one of"):
+        DigitLSTM("zoneout", 0.3)
+    with pytest.raises(ValueError, match="p must be in"):
+        DigitLSTM("locked_mask", 1.0)
+
+
+def test_a_quick_run_shows_every_dropout_narrowing_the_gap(quick):
+    variants = quick["rnn_dropout"]["summary"]["variants"]
+    for name in VARIANTS[1:]:
+        assert variants[name]["loss_gap"] < variants["none"]["loss_gap"], name
+
+
+@pytest.fixture(scope="module")
+def variants():
+    return experiment.load_results(experiment.NAME)["summary"]["variants"]
+
+
+def test_every_recurrent_dropout_regularizes(variants):
+    for name in VARIANTS[1:]:
+        assert variants[name]["best_val_loss_mean"] < variants["none"]["best_val_loss_mean"], name
+        assert variants[name]["loss_gap"] < variants["none"]["loss_gap"], name
+
+
+def test_one_mask_per_sequence_comes_first_on_every_measure(variants):
+    locked = variants["locked_mask"]
+    for name in ("none", "fresh_mask", "weight_drop"):
+        other = variants[name]
+        assert locked["val_acc_mean"] > other["val_acc_mean"] and locked["test_acc_mean"] > other["test_acc_mean"]
+        assert locked["acc_gap"] < other["acc_gap"] and locked["loss_gap"] < other["loss_gap"]
+        assert locked["best_val_loss_mean"] < other["best_val_loss_mean"]
+    # "about one to two standard deviations of the seeds"
+    lead = experiment.facts()["locked_minus_fresh_acc"]
+    for std in (locked["val_acc_std"], variants["fresh_mask"]["val_acc_std"]):
+        assert 1 <= lead / std <= 2
+
+
+def test_a_new_mask_every_step_did_not_hurt(variants):
+    assert variants["fresh_mask"]["val_acc_mean"] > variants["none"]["val_acc_mean"]
+    assert variants["fresh_mask"]["best_val_loss_mean"] < variants["none"]["best_val_loss_mean"]
+
+
+def test_the_setup_the_page_describes():
+    facts = experiment.facts()
+    assert (facts["n_train"], facts["n_per_class"], facts["p"], facts["hidden"], facts["n_seeds"]) == (200, 20, 0.3, 64, 5)

@@ -71,7 +71,11 @@ def fill(markdown: str) -> str:
 
 
 def on_page_markdown(markdown, page, **kwargs):
+    # MkDocs loads this file as a module of its own; fill through the package module so the
+    # hook and the claims page share one cache, and each snippet's facts() runs once.
+    from docs_hooks import facts as shared
+
     try:
-        return fill(markdown)
+        return shared.fill(markdown)
     except FactError as exc:
         raise FactError(f"{page.file.src_uri}: {exc}") from exc

@@ -1,0 +1,137 @@
+"""Every page of the built site in Chromium, in the light and the dark palette: no console
+error, no failed request, no request to another host, math rendered, images loaded and
+described, no sideways scrolling on a phone, copy buttons on code, and no serious or
+critical axe-core finding. Full-page screenshots of both palettes go to screenshots/."""
+
+import pytest
+
+from tests.browser.conftest import page_paths
+
+pytestmark = pytest.mark.browser
+
+# Text of the article outside code: raw TeX there means math was not rendered.
+VISIBLE_TEXT = """() => {
+  const article = document.querySelector("article").cloneNode(true);
+  article.querySelectorAll("pre, code, script, style").forEach(n => n.remove());
+  return article.textContent;
+}"""
+
+IMAGES = """async () => Promise.all([...document.querySelectorAll("article img")].map(async img => {
+  img.loading = "eager";
+  let loaded = true;
+  try { await img.decode(); } catch (e) { loaded = false; }
+  return {src: img.getAttribute("src"), alt: (img.getAttribute("alt") || "").trim(), loaded: loaded && img.naturalWidth > 0};
+}))"""
+
+# Material 9.8 puts the copy button in a small toolbar of each block; older releases used .md-clipboard.
+CODE_BLOCKS = """() => [...document.querySelectorAll("article div.highlight")].map(block =>
+  block.querySelector("button.md-clipboard, button.md-code__button[data-md-type=copy]") !== null)"""
+
+
+# axe-core (shipped inside axe-playwright-python) runs inside the page. It is started without
+# waiting, so the light and the dark page, each in a renderer process of its own, are checked
+# at the same time.
+START_AXE = """options => {
+  window.__axe = null;
+  axe.run(document, options).then(
+    result => { window.__axe = result.violations; },
+    error => { window.__axe = [{id: "axe-error", impact: "critical", help: String(error), nodes: []}]; });
+}"""
+
+
+def start_axe(page, options=None) -> None:
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    page.evaluate(AXE_SCRIPT)
+    page.evaluate(START_AXE, {"resultTypes": ["violations"], **(options or {})})
+
+
+def axe_findings(page) -> list[str]:
+    page.wait_for_function("window.__axe !== null", polling=100, timeout=60_000)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+        for v in page.evaluate("window.__axe")
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def slug(path: str) -> str:
+    return path.strip("/").replace("/", "-") or "index"
+
+
+WIDGETS_READY = "[...document.querySelectorAll('[data-widget]')].every(w => w.hasAttribute('data-ready'))"
+
+
+@pytest.mark.parametrize("path", page_paths(), ids=lambda p: p or "index")
+def test_page(path, light_tab, dark_tab, screenshots):
+    page, watch = light_tab.visit(path)
+    dark_page, dark_watch = dark_tab.visit(path)
+    assert dark_page.evaluate("document.body.dataset.mdColorScheme") == "slate"
+    problems = []
+
+    page.wait_for_function(WIDGETS_READY)
+    text = page.evaluate(VISIBLE_TEXT)
+    for tex in ("\\frac", "$$", "\\(", "\\[", "\\mathbb", "\\sqrt"):
+        if tex in text:
+            problems.append(f"raw TeX {tex!r} visible")
+    if page.locator("article .arithmatex").count():
+        problems.append("unrendered .arithmatex element")
+    for img in page.evaluate(IMAGES):
+        if not img["loaded"]:
+            problems.append(f"image does not load: {img['src']}")
+        if not img["alt"]:
+            problems.append(f"image without alt text: {img['src']}")
+    if not all(page.evaluate(CODE_BLOCKS)):
+        problems.append("a code block has no copy button")
+
+    start_axe(page)
+    dark_page.wait_for_function(WIDGETS_READY)
+    # Contrast is what changes between the palettes; the other rules run on the light page.
+    start_axe(dark_page, {"runOnly": ["color-contrast"]})
+    problems += [f"light: {f}" for f in axe_findings(page)]
+    problems += [f"dark: {f}" for f in axe_findings(dark_page)]
+
+    page.screenshot(path=screenshots / f"{slug(path)}-light.png", full_page=True)
+    dark_page.screenshot(path=screenshots / f"{slug(path)}-dark.png", full_page=True)
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > 375:
+        problems.append(f"horizontal overflow at 375 px: the page is {width} px wide")
+
+    problems += watch.problems + dark_watch.problems
+    assert not problems, "\n".join(problems)
+
+
+def test_search_finds_inverted_dropout(light_tab):
+    page, watch = light_tab.visit("")
+    page.locator("input.md-search__input").click()  # in the header on a wide screen
+    page.keyboard.type("inverted dropout")
+    first = page.locator(".md-search-result__item a").first
+    first.wait_for(timeout=10_000)
+    hrefs = page.locator(".md-search-result__item a").evaluate_all("links => links.map(a => a.href)")
+    assert any("dropout/inverted/" in href for href in hrefs), hrefs
+    assert not watch.problems
+
+
+def test_palette_toggle_switches_light_and_dark(browser, base_url):
+    context = browser.new_context(color_scheme="light")  # its own storage: the choice is remembered
+    page = context.new_page()
+    page.goto(base_url + "playground/dropout/")
+    scheme = lambda: page.evaluate("document.body.dataset.mdColorScheme")  # noqa: E731
+    assert scheme() == "default"
+    background = lambda: page.evaluate("getComputedStyle(document.body).backgroundColor")  # noqa: E731
+    light_background = background()
+    page.locator("label[title='Switch to dark mode']").click()
+    assert scheme() == "slate" and background() != light_background
+    page.reload()
+    assert scheme() == "slate", "the choice should survive a reload"
+    page.locator("label[title='Switch to light mode']").click()
+    assert scheme() == "default" and background() == light_background
+    context.close()
+
+
+def test_code_blocks_have_copy_buttons(light_tab):
+    page, _ = light_tab.visit("dropout/inverted/")
+    blocks = page.evaluate(CODE_BLOCKS)
+    assert len(blocks) >= 3 and all(blocks)

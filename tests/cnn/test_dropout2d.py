@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from snippets.cnn import dropout2d
+from tests.svg import small_svg_ids
 
 FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "cnn-dropout2d.svg"
 shapes = st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6), st.integers(1, 6))
@@ -96,13 +97,10 @@ def fresh_figure(tmp_path_factory):
 
 
 def test_figure_is_a_small_svg_with_the_twelve_panels(fresh_figure):
-    data = fresh_figure.read_bytes()
-    assert len(data) <= 60_000
-    root = ET.fromstring(data)
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    ids = {element.get("id") for element in root.iter()}
+    ids = small_svg_ids(fresh_figure)
     panels = {f"panel-{kind}-c{c}" for kind in dropout2d.PANEL_IDS for c in range(4)}
     assert panels <= ids
+    root = ET.fromstring(fresh_figure.read_bytes())
     background = next(root.iter("{http://www.w3.org/2000/svg}path"))
     assert "fill: none" in background.get("style"), "transparent background"
 

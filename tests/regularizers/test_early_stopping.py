@@ -1,7 +1,6 @@
 """EarlyStopping: stops after `patience` epochs without an improvement larger than min_delta,
 and restores exactly the weights of the best epoch."""
 
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from snippets.regularizers import early_stopping as es
+from tests.svg import small_svg_ids
 
 FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "regularizers-early-stopping.svg"
 
@@ -107,11 +107,7 @@ def fresh_figure(tmp_path_factory):
 
 
 def test_figure_is_a_small_valid_svg(fresh_figure):
-    data = fresh_figure.read_bytes()
-    assert len(data) <= 60_000
-    root = ET.fromstring(data)
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert "panel-curve" in {element.get("id") for element in root.iter()}
+    assert "panel-curve" in small_svg_ids(fresh_figure)
 
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):

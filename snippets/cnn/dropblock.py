@@ -4,23 +4,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snippets.cnn.dropout2d import GREY, FIGURE_STYLE, colormap, feature_maps, save_svg
-from snippets.dropout.bernoulli import check_drop_prob
+from snippets.cnn.dropout2d import (GREY, FIGURE_STYLE, check_feature_maps, colormap,
+                                   feature_maps, save_svg)
+from snippets.dropout.bernoulli import check_drop_prob, check_floating
 
 
 # --8<-- [start:checks]
-def check_dropblock_args(x: torch.Tensor, p: float, block_size: int) -> None:
-    """Refuse what DropBlock cannot do, naming the culprit."""
-    check_drop_prob(p)
-    if x.dim() != 4:
-        raise ValueError(f"x must be a batch of feature maps (N, C, H, W), "
-                         f"got shape {tuple(x.shape)}")
+def check_block_size(block_size: int) -> None:
+    if type(block_size) is not int:  # not 3.0, not True
+        raise TypeError(f"block_size must be an int, got {block_size!r}")
     if block_size < 1 or block_size % 2 == 0:
         # A block is centred on its seed, which needs an odd side length.
-        raise ValueError(f"block_size must be a positive odd number, got block_size={block_size}")
+        raise ValueError(f"block_size must be a positive odd number, "
+                         f"got block_size={block_size}")
+
+
+def check_dropblock_args(x: torch.Tensor, p: float,
+                         block_size: int) -> None:
+    """Refuse what DropBlock cannot do, naming the culprit."""
+    check_drop_prob(p)  # p = 1 would not even drop everything: see gamma
+    check_feature_maps(x)
+    check_block_size(block_size)
     if block_size > min(x.shape[-2:]):
         height, width = x.shape[-2:]
-        raise ValueError(f"block_size={block_size} is larger than the {height} x {width} feature map")
+        raise ValueError(f"block_size={block_size} is larger than the "
+                         f"{height} x {width} feature map")
 # --8<-- [end:checks]
 
 
@@ -45,20 +53,26 @@ def block_mask(seeds: torch.Tensor, block_size: int) -> torch.Tensor:
     return 1.0 - dropped
 
 
-def dropblock(x: torch.Tensor, p: float, block_size: int, training: bool = True,
-              generator=None) -> torch.Tensor:
-    """DropBlock on (N, C, H, W): each channel of each example gets its own blocks."""
+def dropblock(x: torch.Tensor, p: float, block_size: int,
+              training: bool = True, generator=None) -> torch.Tensor:
+    """DropBlock on (N, C, H, W): every channel of every example gets
+    its own blocks."""
     check_dropblock_args(x, p, block_size)
     if not training or p == 0.0:
         return x
+    check_floating(x, "x")
     n, c, h, w = x.shape
     gamma = seed_rate(p, block_size, h, w)
-    centres = torch.rand(n, c, h - block_size + 1, w - block_size + 1, generator=generator)
-    seeds = (centres < gamma).float()
-    mask = block_mask(seeds, block_size)
-    # Blocks overlap, so the dropped share is random: rescale by what was actually kept.
-    # (clamp: if everything was dropped, the output is simply 0 instead of 0 / 0.)
-    return x * mask * (mask.numel() / mask.sum().clamp(min=1.0))
+    valid = (n, c, h - block_size + 1, w - block_size + 1)
+    u = torch.rand(valid, generator=generator, device=x.device)
+    # The mask and its count stay in float32: a float16 sum of more
+    # than 65,504 ones would overflow to inf.
+    mask = block_mask((u < gamma).float(), block_size)
+    # Blocks overlap, so the dropped share is random: rescale by what
+    # was actually kept, over the whole batch. (clamp: if everything
+    # was dropped, the output is 0 instead of 0 / 0.)
+    scale = mask.numel() / mask.sum().clamp(min=1.0)
+    return x * (mask * scale).to(x.dtype)
 
 
 class DropBlock2d(nn.Module):
@@ -66,6 +80,7 @@ class DropBlock2d(nn.Module):
 
     def __init__(self, p: float, block_size: int):
         super().__init__()
+        check_block_size(block_size)
         self.p, self.block_size = check_drop_prob(p), block_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,28 +6,43 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snippets.dropout.bernoulli import check_drop_prob
+from snippets.dropout.bernoulli import check_drop_prob, check_floating, check_probability
+
+
+def check_feature_maps(x) -> None:
+    """Only a 4-D batch (N, C, H, W). nn.Dropout2d also takes 2-, 3-, 5- and 6-D
+    input, with warnings, and reads a 3-D image (C, H, W) as (N, C, L): refuse."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a tensor, got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"x must be a batch of feature maps (N, C, H, W), "
+                         f"got shape {tuple(x.shape)}")
 
 
 # --8<-- [start:manual]
-def channel_mask(batch: int, channels: int, p: float, generator=None) -> torch.Tensor:
-    """One keep/drop switch per (example, channel), shaped (N, C, 1, 1) so that it
-    broadcasts over H and W: a channel is kept or dropped as a whole."""
+def channel_mask(x: torch.Tensor, p: float, generator=None) -> torch.Tensor:
+    """One keep/drop switch per (example, channel) of x, shaped (N, C, 1, 1)
+    so that it broadcasts over H and W: a channel is kept or dropped whole.
+    Made on x's device, in x's dtype."""
     keep_prob = 1.0 - check_drop_prob(p)
-    return (torch.rand(batch, channels, 1, 1, generator=generator) < keep_prob).float()
+    n, c = x.shape[:2]
+    u = torch.rand(n, c, 1, 1, generator=generator, device=x.device)
+    return (u < keep_prob).to(x.dtype)
 
 
 def spatial_dropout(x: torch.Tensor, p: float, training: bool = True,
                     generator=None) -> torch.Tensor:
-    """What nn.Dropout2d(p) computes on a batch of feature maps (N, C, H, W)."""
-    check_drop_prob(p)
-    if x.dim() != 4:
-        raise ValueError(f"x must be a batch of feature maps (N, C, H, W), "
-                         f"got shape {tuple(x.shape)}")
+    """What nn.Dropout2d(p) computes on a batch of maps (N, C, H, W)."""
+    p = check_probability(p, "p", allow_one=True)  # as in PyTorch
+    check_feature_maps(x)
     if not training or p == 0.0:
         return x
-    mask = channel_mask(x.shape[0], x.shape[1], p, generator)
-    return x * mask / (1.0 - p)  # inverted dropout, one scale for the whole channel
+    check_floating(x, "x")
+    if p == 1.0:  # every channel dropped; PyTorch returns x * 0
+        return x * 0.0
+    # Inverted dropout, one scale per channel; scaling the mask first
+    # rounds exactly as PyTorch does in float16 and bfloat16.
+    return x * (channel_mask(x, p, generator) / (1.0 - p))
 # --8<-- [end:manual]
 
 
@@ -88,6 +103,25 @@ def unbatched_dropout2d(x: torch.Tensor, p: float = P, seed: int = SEED):
         warnings.simplefilter("always")
         y = nn.Dropout2d(p)(x)
     return y, [str(w.message) for w in caught]
+
+
+# --8<-- [start:ranks]
+def rank_behaviour(fn, rank: int) -> str:
+    """What a PyTorch channel-dropout function does with a rank-`rank`
+    input of 2s: 'ok', 'warns' or 'error'."""
+    x = torch.ones((2,) * rank)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fn(x, 0.5, training=True)
+        except RuntimeError:
+            return "error"
+    return "warns" if caught else "ok"
+
+
+CHANNEL_DROPOUTS = {"F.dropout1d": F.dropout1d, "F.dropout2d": F.dropout2d,
+                    "F.dropout3d": F.dropout3d}
+# --8<-- [end:ranks]
 
 
 # The site's figures are transparent SVGs: mid-grey text and frames read on a white page and
@@ -215,6 +249,13 @@ def main() -> None:
     print((y == 0).flatten(1).all(dim=1).tolist())  # per channel: was it dropped as a whole?
     #> [False, True, False, True]
     # --8<-- [end:unbatched]
+
+    # --8<-- [start:demo-ranks]
+    print(f"{'rank':12s}", *range(7))
+    for name, fn in CHANNEL_DROPOUTS.items():
+        row = [rank_behaviour(fn, rank)[0] for rank in range(7)]
+        print(f"{name}:", *row)  # o = ok, w = warns, e = error
+    # --8<-- [end:demo-ranks]
 
     # --8<-- [start:demo-manual]
     torch.manual_seed(0)

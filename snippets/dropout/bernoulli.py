@@ -1,28 +1,52 @@
 """Dropout as a Bernoulli mask: each unit is kept (r = 1) or zeroed (r = 0) by a biased coin."""
 
+import numbers
+
 import torch
+
+
+def check_probability(value, name: str, allow_one: bool) -> float:
+    """A real number in [0, 1) (or [0, 1]); bool, None, NaN and the rest are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        # nn.Dropout(True) would silently mean p = 1: refuse instead of guessing.
+        raise TypeError(f"drop probability {name} must be a real number, got {name}={value!r}")
+    top = "1]" if allow_one else "1)"
+    if not (0.0 <= value <= 1.0 and (allow_one or value < 1.0)):  # NaN fails too
+        raise ValueError(f"drop probability {name} must be in [0, {top}, got {name}={value}")
+    return float(value)
+
+
+def check_floating(h: torch.Tensor, name: str = "h") -> None:
+    """Training-mode dropout needs a float tensor, as in PyTorch (which raises on ints)."""
+    if not isinstance(h, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(h).__name__}")
+    if not h.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {h.dtype}")
 
 
 # --8<-- [start:mask]
 def check_drop_prob(p: float) -> float:
-    """p is the probability of dropping a unit, as in torch.nn.Dropout(p)."""
-    if not 0.0 <= p < 1.0:
-        # p = 1 would drop every unit, and inverted dropout would divide by 1 - p = 0.
-        raise ValueError(f"drop probability p must be in [0, 1), got p={p}")
-    return p
+    """p is the probability of dropping a unit, as in nn.Dropout(p)."""
+    # p = 1 would drop every unit, and inverted dropout would divide
+    # by 1 - p = 0 (dropout_layer handles p = 1 itself, as PyTorch does).
+    return check_probability(p, "p", allow_one=False)
 
 
-def bernoulli_mask(shape, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A 0/1 tensor: each entry is 1 (keep) with probability 1 - p, independently."""
+def bernoulli_mask(shape, p: float, generator=None, device=None,
+                   dtype=torch.float32) -> torch.Tensor:
+    """A 0/1 tensor: each entry is 1 (keep) with probability 1 - p,
+    independently; made on `device` in `dtype`, like the tensor it masks."""
     keep_prob = 1.0 - check_drop_prob(p)
-    return (torch.rand(shape, generator=generator) < keep_prob).float()
+    u = torch.rand(shape, generator=generator, device=device)
+    return (u < keep_prob).to(dtype)
 
 
 def apply_mask(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """h~ = h * r, element by element: kept units pass unchanged, dropped units become 0."""
+    """h~ = h * r, element-wise: kept units pass, dropped ones are 0."""
     if h.shape != mask.shape:
-        raise ValueError(f"mask shape {tuple(mask.shape)} does not match h shape {tuple(h.shape)}")
-    return h * mask
+        raise ValueError(f"mask shape {tuple(mask.shape)} does not match "
+                         f"h shape {tuple(h.shape)}")
+    return h * mask.to(h.dtype)  # a float32 mask keeps float16 h float16
 # --8<-- [end:mask]
 
 
@@ -60,7 +84,8 @@ def facts() -> dict:
 def main() -> None:
     # --8<-- [start:coin]
     generator = torch.Generator().manual_seed(0)
-    flips = bernoulli_mask((10,), p=0.3, generator=generator)  # heads (1) with probability 0.7
+    # heads (1) with probability 0.7:
+    flips = bernoulli_mask((10,), p=0.3, generator=generator)
     print(flips)
     #> tensor([1., 0., 1., 1., 1., 1., 1., 0., 1., 1.])
     print(f"heads in 10,000 flips: {coin_heads_fraction():.3f}")

@@ -10,6 +10,21 @@ import itertools
 import torch
 from torch import nn
 
+from snippets.dropout.bernoulli import check_drop_prob
+
+MAX_UNITS = 16  # 2**16 sub-networks: enumerating more is too slow to be useful
+
+
+def check_one_example(h: torch.Tensor) -> int:
+    """h must be one 1-D example: a batch (B, n) would broadcast against the
+    (2**n, n) masks whenever B happens to equal 2**n, silently."""
+    if not isinstance(h, torch.Tensor) or h.dim() != 1:
+        shape = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
+        raise ValueError(f"h must be one example of shape (n,), got {shape}")
+    if not 1 <= h.shape[0] <= MAX_UNITS:
+        raise ValueError(f"h must have 1 to {MAX_UNITS} units, got {h.shape[0]}")
+    return h.shape[0]
+
 
 # --8<-- [start:ensemble]
 def all_masks(n_units: int) -> torch.Tensor:
@@ -17,12 +32,17 @@ def all_masks(n_units: int) -> torch.Tensor:
     return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n_units)))
 
 
-def ensemble_average(h: torch.Tensor, layer: nn.Linear, p: float) -> torch.Tensor:
-    """Exact expectation over all sub-networks of layer(inverted_dropout(h))."""
-    masks = all_masks(h.shape[-1])
+def ensemble_average(h: torch.Tensor, layer: nn.Module,
+                     p: float) -> torch.Tensor:
+    """Exact expectation over all sub-networks of
+    layer(inverted_dropout(h)), for one example h of n units."""
+    n = check_one_example(h)
+    keep_prob = 1.0 - check_drop_prob(p)
+    masks = all_masks(n).to(h)  # same dtype and device as h
     kept = masks.sum(dim=1)
-    prob = (1 - p) ** kept * p ** (h.shape[-1] - kept)  # probability of each mask
-    outputs = layer(h * masks / (1 - p))  # one row per sub-network, same weights
+    prob = keep_prob**kept * p ** (n - kept)  # probability of each mask
+    # One row per sub-network, all with the same weights:
+    outputs = layer(h * (masks / keep_prob))
     return (prob[:, None] * outputs).sum(dim=0)
 # --8<-- [end:ensemble]
 

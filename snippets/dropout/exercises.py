@@ -2,11 +2,12 @@
 
 import itertools
 import math
+import numbers
 
 import torch
 from torch import nn
 
-from snippets.dropout.bernoulli import check_drop_prob
+from snippets.dropout.bernoulli import check_drop_prob, check_probability
 from snippets.dropout.ensemble import all_masks
 from snippets.dropout.pytorch import torch_p_from_keep_prob
 
@@ -40,8 +41,9 @@ PAPERS = {  # how a text states its rate -> the keep probability it means
 
 
 def survivor_scale(layer: nn.Dropout) -> float:
-    """What nn.Dropout multiplies a kept value by in training."""
-    return 1.0 / (1.0 - layer.p)
+    """What nn.Dropout multiplies a kept value by in training
+    (with p = 1 nothing is kept: PyTorch multiplies everything by 0)."""
+    return 0.0 if layer.p == 1 else 1.0 / (1.0 - layer.p)
 # --8<-- [end:translate]
 
 
@@ -49,8 +51,12 @@ def survivor_scale(layer: nn.Dropout) -> float:
 def count_subnetworks(droppable_units: int) -> int:
     """One sub-network per keep/drop pattern: 2 ** n.
     (Python integers never overflow.)"""
+    if type(droppable_units) is not int:  # not 3.5, not True
+        raise TypeError(f"droppable_units must be an int, "
+                        f"got {droppable_units!r}")
     if droppable_units < 0:
-        raise ValueError(f"droppable_units must be >= 0, got {droppable_units=}")
+        raise ValueError(f"droppable_units must be >= 0, "
+                         f"got {droppable_units=}")
     return 2**droppable_units
 
 
@@ -59,15 +65,35 @@ def digits(n: int) -> int:
 # --8<-- [end:count]
 
 
+MAX_VALUES = 16  # 2**16 masks to enumerate at most
+
+
+def check_values(x) -> None:
+    """x: a short list of finite numbers. A dropped NaN or inf comes out of
+    nn.Dropout as NaN (NaN * 0), not 0, so the table would be wrong."""
+    if not 1 <= len(x) <= MAX_VALUES:
+        raise ValueError(f"x must hold 1 to {MAX_VALUES} values, got {len(x)}")
+    for v in x:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"x must hold real numbers, got {v!r}")
+        if not math.isfinite(v):
+            raise ValueError(f"x must be finite, got {v}")
+
+
 # --8<-- [start:outcomes]
 def output_distribution(x: list[float], p: float) -> dict:
     """Every output nn.Dropout(p) can give for x in training,
     mapped to its probability."""
-    keep_prob = 1.0 - check_drop_prob(p)
+    check_values(x)
+    keep_prob = 1.0 - check_probability(p, "p", allow_one=True)
     table = {}
     for mask in itertools.product([1, 0], repeat=len(x)):
+        prob = math.prod(keep_prob if r else p for r in mask)
+        if prob == 0.0:  # p = 0 or p = 1: this mask never happens
+            continue
         out = tuple(v / keep_prob if r else 0.0 for v, r in zip(x, mask))
-        table[out] = math.prod(keep_prob if r else p for r in mask)
+        # Two masks give the same output where x has a 0: add them up.
+        table[out] = table.get(out, 0.0) + prob
     return table
 # --8<-- [end:outcomes]
 

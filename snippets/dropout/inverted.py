@@ -2,7 +2,8 @@
 
 import torch
 
-from snippets.dropout.bernoulli import apply_mask, bernoulli_mask, check_drop_prob
+from snippets.dropout.bernoulli import (apply_mask, bernoulli_mask, check_drop_prob,
+                                       check_floating, check_probability)
 
 
 # --8<-- [start:expectation]
@@ -20,21 +21,53 @@ def expected_output(h: float, p: float, inverted: bool) -> float:
 
 
 # --8<-- [start:inverted]
-def inverted_dropout(h: torch.Tensor, mask: torch.Tensor, p: float) -> torch.Tensor:
-    """h~ = h * r / (1 - p): survivors are scaled up during training, so E[h~] = h
-    and inference can use h as it is."""
-    return apply_mask(h, mask) / (1.0 - check_drop_prob(p))
+def inverted_dropout(h: torch.Tensor, mask: torch.Tensor,
+                     p: float) -> torch.Tensor:
+    """h~ = h * r / (1 - p): survivors are scaled up during training,
+    so E[h~] = h and inference can use h as it is."""
+    keep_prob = 1.0 - check_drop_prob(p)
+    # Scale the mask first, then multiply: the same rounding as PyTorch.
+    return apply_mask(h, mask.to(h.dtype) / keep_prob)
 
 
-def dropout_layer(h: torch.Tensor, p: float, training: bool, generator=None) -> torch.Tensor:
-    """What nn.Dropout(p) computes: a fresh mask and rescaling in training, identity otherwise."""
+def dropout_layer(h: torch.Tensor, p: float, training: bool,
+                  generator=None) -> torch.Tensor:
+    """What F.dropout(h, p, training) computes: a fresh mask and
+    rescaling in training, the identity otherwise."""
+    p = check_probability(p, "p", allow_one=True)  # PyTorch accepts 1
     if not training or p == 0.0:
         return h
-    return inverted_dropout(h, bernoulli_mask(h.shape, p, generator), p)
+    check_floating(h)  # PyTorch raises for integer tensors too
+    if p == 1.0:  # every unit dropped: PyTorch returns h * 0, no 0 / 0
+        return h * 0.0
+    mask = bernoulli_mask(h.shape, p, generator, h.device, h.dtype)
+    return inverted_dropout(h, mask, p)
 # --8<-- [end:inverted]
 
 
 H, P = 10.0, 0.5
+GAP_UNITS, GAP_SEED = 4, 0
+
+
+@torch.no_grad()
+def nonlinearity_gap(seed: int = GAP_SEED) -> dict:
+    """Exact averages over all 2**n masks (no sampling) for a random dense layer W:
+    E[W h~] equals W h, but E[relu(W h~)] differs from relu(W h)."""
+    from torch import nn
+
+    from snippets.dropout.ensemble import ensemble_average
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        h = torch.rand(GAP_UNITS, dtype=torch.float64) + 0.5
+        linear = nn.Linear(GAP_UNITS, 1, bias=False).double()
+    relu_layer = nn.Sequential(linear, nn.ReLU())
+    return {
+        "linear_mean": ensemble_average(h, linear, P).item(),
+        "linear_of_mean": linear(h).item(),
+        "relu_mean": ensemble_average(h, relu_layer, P).item(),
+        "relu_of_mean": relu_layer(h).item(),
+    }
 
 
 def monte_carlo_mean(h: float, p: float, samples: int = 100_000, seed: int = 0) -> float:
@@ -56,6 +89,8 @@ def facts() -> dict:
         "inverted_dropped": inv[1][2],
         "inverted_expected": expected_output(H, P, inverted=True),
         "mc_mean": monte_carlo_mean(H, P),
+        "gap_units": GAP_UNITS,
+        **{f"gap_{k}": v for k, v in nonlinearity_gap().items()},
     }
 
 

@@ -1,5 +1,7 @@
 """What torch.nn.Dropout(p) really does: p is the drop probability, survivors are divided by 1 - p."""
 
+import numbers
+
 import torch
 from torch import nn
 
@@ -7,6 +9,8 @@ from torch import nn
 # --8<-- [start:mapping]
 def torch_p_from_keep_prob(keep_prob: float) -> float:
     """Texts that write r ~ Bernoulli(p) with p = keep probability need nn.Dropout(1 - p)."""
+    if isinstance(keep_prob, bool) or not isinstance(keep_prob, numbers.Real):
+        raise TypeError(f"keep_prob must be a real number, got {keep_prob!r}")
     if not 0.0 < keep_prob <= 1.0:
         raise ValueError(f"keep_prob must be in (0, 1], got keep_prob={keep_prob}")
     return 1.0 - keep_prob

@@ -78,7 +78,7 @@ def test_feature_maps_never_contain_zero():
     assert x.shape == (1, 4, 8, 8) and x.min() >= 0.25 and x.max() <= 1.0
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.0])
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
 def test_bad_p_is_refused(p):
     with pytest.raises(ValueError, match="drop probability p"):
         dropout2d.spatial_dropout(torch.ones(1, 2, 3, 3), p)

@@ -5,43 +5,52 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from snippets.dropout.bernoulli import check_drop_prob
-from snippets.rnn.naive import inverted_mask
+from snippets.rnn.naive import check_rate, inverted_mask
 
 
 # --8<-- [start:weight-drop]
 class WeightDropLSTM(nn.Module):
-    """One LSTM layer whose hidden-to-hidden matrix W_hh loses random entries.
+    """An nn.LSTM whose hidden-to-hidden matrices W_hh lose random entries.
 
-    A new mask is drawn once per forward pass; every time step of that pass uses the
-    same thinned matrix, so nothing in the recurrence changes from step to step."""
+    A new mask is drawn once per forward pass; every time step of that pass
+    uses the same thinned matrix, so nothing in the recurrence changes from
+    step to step. Keyword arguments go to nn.LSTM (bias, batch_first, ...)."""
 
-    def __init__(self, input_size: int, hidden_size: int, p: float):
+    def __init__(self, input_size: int, hidden_size: int, p: float,
+                 **lstm_options):
         super().__init__()
-        self.lstm = nn.LSTM(input_size, hidden_size)
-        self.p = check_drop_prob(p)
+        self.lstm = nn.LSTM(input_size, hidden_size, **lstm_options)
+        self.p = check_rate(p)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
+    def forward(self, x, hx=None, generator: torch.Generator | None = None):
         if not self.training or self.p == 0.0:
-            return self.lstm(x)
-        w_hh = self.lstm.weight_hh_l0
-        mask = inverted_mask(w_hh.shape, self.p, generator)  # one draw per forward pass
-        weights = {**dict(self.lstm.named_parameters()), "weight_hh_l0": w_hh * mask}
-        # Run nn.LSTM with the thinned matrix in place of its own, for this call only.
-        return functional_call(self.lstm, weights, (x,))
+            return self.lstm(x, hx)
+        weights = dict(self.lstm.named_parameters())
+        for name, w in weights.items():  # weight_hh_l0, weight_hh_l1, ...
+            if name.startswith("weight_hh"):  # one draw per forward pass
+                mask = inverted_mask(w.shape, self.p, generator, like=w)
+                weights[name] = w * mask
+        # Run nn.LSTM with the thinned matrices in place of its own, for
+        # this call only: the parameters themselves are left as they are.
+        return functional_call(self.lstm, weights, (x, hx))
 # --8<-- [end:weight-drop]
 
 
 # --8<-- [start:embedding]
-def embedding_dropout(embedding: nn.Embedding, tokens, p, training: bool, generator=None):
-    """Drop whole rows of the embedding matrix: a dropped word is the zero vector at
-    every position where it occurs in the batch; kept rows are scaled by 1 / (1 - p)."""
-    check_drop_prob(p)
+def embedding_dropout(embedding: nn.Embedding, tokens, p, training: bool,
+                      generator=None):
+    """Drop whole rows of the embedding matrix: a dropped word is the zero
+    vector at every position where it occurs in the batch; kept rows are
+    scaled by 1 / (1 - p). The embedding's other options still apply."""
+    check_rate(p)
     if not training or p == 0.0:
         return embedding(tokens)
-    row_mask = inverted_mask((embedding.num_embeddings, 1), p, generator)  # a coin per word
-    weight = embedding.weight * row_mask
-    return F.embedding(tokens, weight, padding_idx=embedding.padding_idx)
+    w = embedding.weight
+    row_mask = inverted_mask((w.shape[0], 1), p, generator, like=w)
+    return F.embedding(tokens, w * row_mask,  # one coin per word
+                       embedding.padding_idx, embedding.max_norm,
+                       embedding.norm_type, embedding.scale_grad_by_freq,
+                       embedding.sparse)
 # --8<-- [end:embedding]
 
 

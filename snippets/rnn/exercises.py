@@ -5,28 +5,61 @@ import math
 import torch
 from torch import nn
 
-from snippets.dropout.bernoulli import check_drop_prob
+from snippets.rnn.naive import check_rate
 from snippets.rnn.variational import LockedDropout
 from snippets.rnn.zoneout import memory_reaching_the_end, zoneout_lstm
 
 
-# --8<-- [start:forgotten]
-def steps_until_forgotten(p: float, share: float) -> int:
-    """Smallest T with (1 - p)^T < share: after T fresh masks on the cell state,
-    fewer than `share` of the units still hold what they stored at step 0."""
-    check_drop_prob(p)
+def check_forgetting(p, share) -> None:
+    check_rate(p)
+    if isinstance(share, bool) or not isinstance(share, (int, float)):
+        raise TypeError(f"share must be a float, got share={share!r}")
     if not 0.0 < share < 1.0:
         raise ValueError(f"share must be in (0, 1), got share={share}")
     if p == 0.0:
         raise ValueError("with p=0 nothing is ever forgotten")
-    return math.floor(math.log(share) / math.log(1.0 - p)) + 1
+
+
+def check_time_axis(x: torch.Tensor, time_axis: int) -> None:
+    if not -x.dim() <= time_axis < x.dim():
+        raise ValueError(f"time_axis={time_axis} is not an axis of a {x.dim()}-D tensor")
+    if x.shape[time_axis] == 0:
+        raise ValueError(f"the time axis {time_axis} is empty: shape {tuple(x.shape)}")
+
+
+def check_limit(limit) -> None:
+    """clip_grad_value_ with a negative clip_value sets every entry to -clip_value, and
+    clip_grad_norm_ with a negative max_norm flips the gradient: refuse both."""
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+        raise TypeError(f"limit must be a number, got limit={limit!r}")
+    if not limit > 0:
+        raise ValueError(f"limit must be positive, got limit={limit}")
+
+
+# --8<-- [start:forgotten]
+def steps_until_forgotten(p: float, share: float) -> int:
+    """Smallest T with (1 - p)^T < share: after T fresh masks on the cell
+    state, fewer than `share` of the units still hold what they stored at
+    step 0."""
+    check_forgetting(p, share)
+    if p == 1.0:
+        return 1  # the first mask drops every unit
+    steps = max(1, math.ceil(math.log(share) / math.log(1.0 - p)))
+    while (1.0 - p) ** steps >= share:  # the logarithms may round down
+        steps += 1
+    while steps > 1 and (1.0 - p) ** (steps - 1) < share:  # ... or up
+        steps -= 1
+    return steps
 # --8<-- [end:forgotten]
 
 
 # --8<-- [start:is-locked]
 def is_locked(dropped_ones: torch.Tensor, time_axis: int = 0) -> bool:
-    """Given dropout applied to a tensor of ones: did all time steps share one mask?"""
-    first_step = dropped_ones.narrow(time_axis, 0, 1)  # keeps the axis, so it broadcasts
+    """Given dropout applied to a tensor of ones: did all time steps share
+    one mask?"""
+    check_time_axis(dropped_ones, time_axis)
+    # narrow keeps the time axis (size 1), so the first step broadcasts
+    first_step = dropped_ones.narrow(time_axis, 0, 1)
     return bool((dropped_ones == first_step).all())
 # --8<-- [end:is-locked]
 
@@ -45,26 +78,30 @@ def zoneout_zero_is_plain_lstm(seed: int = 0) -> bool:
 
 # --8<-- [start:count]
 def mask_sizes(lstm: nn.LSTM, batch: int, steps: int) -> dict:
-    """Bernoulli draws per forward pass for three ways to regularize the recurrence."""
-    hidden = lstm.hidden_size
+    """Bernoulli draws per forward pass for three ways to regularize the
+    recurrence, summed over the layers and directions of the LSTM."""
+    w_hh = [w for name, w in lstm.named_parameters()
+            if name.startswith("weight_hh")]
+    units = sum(w.shape[1] for w in w_hh)  # the size of each h_{t-1}
     return {
-        "weight drop (W_hh entries)": lstm.weight_hh_l0.numel(),
-        "variational (per sequence)": batch * hidden,
-        "naive (per step)": steps * batch * hidden,
+        "weight drop (W_hh entries)": sum(w.numel() for w in w_hh),
+        "variational (per sequence)": batch * units,
+        "naive (per step)": steps * batch * units,
     }
 # --8<-- [end:count]
 
 
 # --8<-- [start:clip-value]
 def clip_both_ways(grad: list[float], limit: float):
-    """One gradient clipped by total norm and by value, with each result's cosine
-    similarity to the original."""
-    by_norm = nn.Parameter(torch.zeros(len(grad)))
-    by_value = nn.Parameter(torch.zeros(len(grad)))
-    by_norm.grad, by_value.grad = torch.tensor(grad), torch.tensor(grad)
+    """One gradient clipped by total norm and by value, with each result's
+    cosine similarity to the original."""
+    check_limit(limit)
+    original = torch.tensor(grad)
+    by_norm = nn.Parameter(torch.zeros_like(original))
+    by_value = nn.Parameter(torch.zeros_like(original))
+    by_norm.grad, by_value.grad = original.clone(), original.clone()
     nn.utils.clip_grad_norm_([by_norm], max_norm=limit)
     nn.utils.clip_grad_value_([by_value], clip_value=limit)
-    original = torch.tensor(grad)
     cosine = nn.functional.cosine_similarity
     return (by_norm.grad, cosine(by_norm.grad, original, dim=0).item(),
             by_value.grad, cosine(by_value.grad, original, dim=0).item())

@@ -1,37 +1,72 @@
 """Why a fresh dropout mask on h_{t-1} compounds over time; Zaremba's rule: drop between layers."""
 
+import numbers
+
 import torch
 from torch import nn
 
-from snippets.dropout.bernoulli import bernoulli_mask, check_drop_prob
+
+def check_rate(p, name: str = "p") -> float:
+    """A drop (or zoneout) probability in [0, 1], as nn.Dropout accepts it. p = 1 is
+    allowed, as in nn.Dropout(p=1): everything is dropped and the output is zeros."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"drop probability {name} must be a float, got {name}={p!r}")
+    if not 0.0 <= p <= 1.0:  # also refuses NaN
+        raise ValueError(f"drop probability {name} must be in [0, 1], got {name}={p}")
+    return float(p)
+
+
+def check_sequence(x, name: str = "x") -> None:
+    """x must be a (T, B, n) tensor with at least one step, as nn.RNN(batch_first=False)
+    reads a batched sequence (it, too, refuses a sequence of length 0)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(x).__name__}")
+    if x.dim() != 3 or x.shape[0] == 0:
+        shape = tuple(x.shape)
+        raise ValueError(f"{name} must have shape (T, B, input_size) with T >= 1, got shape {shape}")
+
+
+def check_mask(mask, steps: int, batch: int, size: int, name: str) -> None:
+    """A mask is (T, B, n), fresh at every step, or (1, B, n), reused at every step.
+    Anything else would broadcast silently (one mask shared by the whole batch, say)."""
+    if mask is None:
+        return
+    if mask.dim() != 3 or mask.shape[0] not in (1, steps) or tuple(mask.shape[1:]) != (batch, size):
+        shape = tuple(mask.shape)
+        raise ValueError(f"{name} must have shape ({steps} or 1, {batch}, {size}), got shape {shape}")
 
 
 # --8<-- [start:rnn]
-def inverted_mask(shape, p: float, generator=None) -> torch.Tensor:
-    """A Bernoulli(1 - p) keep-mask already divided by 1 - p, so that its mean is 1."""
-    return bernoulli_mask(shape, p, generator) / (1.0 - p)
+def inverted_mask(shape, p: float, generator=None, like=None) -> torch.Tensor:
+    """A Bernoulli(1 - p) keep-mask already divided by 1 - p, so that its mean
+    is 1; on the device and in the dtype of the tensor `like`, if given."""
+    device = None if like is None else like.device
+    keep = torch.rand(shape, generator=generator, device=device) < 1.0 - p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)  # p = 1 drops everything
+    dtype = torch.get_default_dtype() if like is None else like.dtype
+    return keep.to(dtype) * scale
 
 
-def rnn_states(x, w_ih, w_hh, input_mask=None, hidden_mask=None, activation=torch.tanh):
-    """h_t = activation(W_ih (m_x * x_t) + W_hh (m_h * h_{t-1})), h_0 = 0, for every t.
+def rnn_states(x, w_ih, w_hh, input_mask=None, hidden_mask=None,
+               activation=torch.tanh):
+    """h_t = activation(W_ih (m_x * x_t) + W_hh (m_h * h_{t-1})), h_0 = 0.
 
-    x is (T, B, n_in); the result is (T, B, n_hidden). A mask of shape (T, B, n) is
-    fresh at every step; one of shape (1, B, n) is reused at every step.
-    activation=None gives a linear recurrence."""
-    if x.dim() != 3:
-        shape = tuple(x.shape)
-        raise ValueError(f"x must have shape (T, B, input_size), got shape {shape}")
-    steps, batch, _ = x.shape
+    x is (T, B, n_in); the result is (T, B, n_hidden). A mask of shape
+    (T, B, n) is fresh at every step; one of shape (1, B, n) is reused at
+    every step. activation=None gives a linear recurrence."""
+    check_sequence(x)
+    steps, batch, n_in = x.shape
     n_hidden = w_hh.shape[0]
+    check_mask(input_mask, steps, batch, n_in, "input_mask")
+    check_mask(hidden_mask, steps, batch, n_hidden, "hidden_mask")
     if input_mask is not None:
         x = x * input_mask  # broadcasting copies a (1, B, n) mask to every step
-    if hidden_mask is None:
-        hidden_mask = torch.ones(1, 1, n_hidden)
-    hidden_mask = hidden_mask.expand(steps, batch, n_hidden)
     h = x.new_zeros(batch, n_hidden)
     states = []
     for t in range(steps):  # the same weights at every step: shared in time
-        pre = x[t] @ w_ih.T + (hidden_mask[t] * h) @ w_hh.T
+        if hidden_mask is not None:
+            h = hidden_mask[min(t, len(hidden_mask) - 1)] * h
+        pre = x[t] @ w_ih.T + h @ w_hh.T
         h = pre if activation is None else activation(pre)
         states.append(h)
     return torch.stack(states)
@@ -50,7 +85,7 @@ def deviation_by_step(p: float, steps: int, draws: int = 1000, size: int = 32, s
     on h_{t-1}. The recurrence is linear with an orthogonal W_hh: a memory that neither
     fades nor blows up by itself, so any growth comes from the masks. One input
     sequence is run `draws` times, each time with its own random masks."""
-    check_drop_prob(p)
+    check_rate(p)
     g = torch.Generator().manual_seed(seed)
     w_hh, _ = torch.linalg.qr(torch.randn(size, size, generator=g))
     w_ih = torch.eye(size)
@@ -74,13 +109,15 @@ def predicted_deviation(p: float, clean: torch.Tensor) -> torch.Tensor:
 
 
 # --8<-- [start:zaremba]
-def zaremba_lstm(x, cell: nn.LSTMCell, p: float, training: bool, generator=None):
-    """One LSTM layer regularized as in Zaremba et al. (2014): dropout on what comes
-    in (x_t) and on what goes up to the next layer (h_t), never on h_{t-1} -> h_t."""
-    check_drop_prob(p)
+def zaremba_lstm(x, cell: nn.LSTMCell, p: float, training: bool,
+                 generator=None):
+    """One LSTM layer regularized as in Zaremba et al. (2014): dropout on what
+    comes in (x_t) and on what goes up (h_t), never on h_{t-1} -> h_t."""
+    check_rate(p)
+    check_sequence(x)
     drop = training and p > 0.0
-    if drop:
-        x = x * inverted_mask(x.shape, p, generator)  # a fresh mask per step is fine here
+    if drop:  # a fresh mask per step is fine here: x_t is not carried on
+        x = x * inverted_mask(x.shape, p, generator, like=x)
     h = x.new_zeros(x.shape[1], cell.hidden_size)
     c = torch.zeros_like(h)
     outputs = []
@@ -88,8 +125,8 @@ def zaremba_lstm(x, cell: nn.LSTMCell, p: float, training: bool, generator=None)
         h, c = cell(x_t, (h, c))  # h and c reach the next step untouched
         outputs.append(h)
     out = torch.stack(outputs)
-    if drop:
-        out = out * inverted_mask(out.shape, p, generator)  # only the copy sent upwards
+    if drop:  # only the copy sent upwards is dropped
+        out = out * inverted_mask(out.shape, p, generator, like=out)
     return out
 # --8<-- [end:zaremba]
 

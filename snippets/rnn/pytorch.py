@@ -1,5 +1,6 @@
 """nn.LSTM/nn.GRU(dropout=p) drops only between stacked layers; gradient-norm clipping."""
 
+import numbers
 import textwrap
 import warnings
 
@@ -7,24 +8,59 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+RNN_KINDS = (nn.LSTM, nn.GRU, nn.RNN)
+
+
+def check_splittable(rnn) -> None:
+    """split_layers copies the three built-in recurrent modules, nothing else: a
+    subclass may compute something else with the same weights."""
+    if type(rnn) not in RNN_KINDS:
+        raise TypeError(f"rnn must be an nn.LSTM, nn.GRU or nn.RNN, got {type(rnn).__name__}")
+
+
+def one_layer_like(rnn: nn.RNNBase, input_size: int) -> nn.RNNBase:
+    """A one-layer module of the same kind, size, options, dtype and device as rnn."""
+    w = rnn.weight_ih_l0
+    options = dict(bias=rnn.bias, batch_first=rnn.batch_first,
+                   bidirectional=rnn.bidirectional, device=w.device, dtype=w.dtype)
+    if isinstance(rnn, nn.LSTM):
+        options["proj_size"] = rnn.proj_size
+    if isinstance(rnn, nn.RNN):
+        options["nonlinearity"] = rnn.nonlinearity
+    return type(rnn)(input_size, rnn.hidden_size, num_layers=1, **options)
+
+
+def check_max_norm(max_norm) -> None:
+    """clip_grad_norm_ does not check max_norm: 0 zeroes every gradient and a negative
+    max_norm flips their sign. Both are surely mistakes, so they are refused here."""
+    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real):
+        raise TypeError(f"max_norm must be a number, got max_norm={max_norm!r}")
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive, got max_norm={max_norm}")
+
 
 # --8<-- [start:stacked]
-def split_layers(rnn: nn.LSTM | nn.GRU) -> list:
-    """The layers of a stacked nn.LSTM or nn.GRU as one-layer modules, same weights."""
-    if rnn.bidirectional or rnn.batch_first:
-        raise ValueError("rnn must be unidirectional with batch_first=False")
-    layers = [type(rnn)(rnn.input_size if k == 0 else rnn.hidden_size, rnn.hidden_size)
-              for k in range(rnn.num_layers)]
-    for name, weight in rnn.state_dict().items():  # "weight_hh_l1" is in layer 1
-        base, k = name.rsplit("_l", 1)
-        layers[int(k)].state_dict()[f"{base}_l0"].copy_(weight)
+def split_layers(rnn: nn.RNNBase) -> list:
+    """The layers of a stacked nn.LSTM, nn.GRU or nn.RNN as one-layer
+    modules with the same weights and the same configuration."""
+    check_splittable(rnn)
+    width = rnn.proj_size or rnn.hidden_size  # what a layer outputs
+    width *= 2 if rnn.bidirectional else 1  # both directions, side by side
+    layers = []
+    for k in range(rnn.num_layers):
+        layer = one_layer_like(rnn, rnn.input_size if k == 0 else width)
+        for name in layer.state_dict():  # "weight_hh_l0" <- "weight_hh_l{k}"
+            source = name.replace("_l0", f"_l{k}")
+            layer.state_dict()[name].copy_(rnn.state_dict()[source])
+        layers.append(layer.train(rnn.training))
     return layers
 
 
-def run_stacked(layers: list, x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Dropout on the output of every layer but the last, and nowhere inside a layer."""
+def run_stacked(layers: list, x: torch.Tensor, p: float,
+                training: bool) -> torch.Tensor:
+    """Dropout on the output of every layer but the last, nowhere inside."""
     for k, layer in enumerate(layers):
-        x, _ = layer(x)  # the recurrence h_{t-1} -> h_t runs without any mask
+        x, _ = layer(x)  # the recurrence h_{t-1} -> h_t runs without a mask
         if k < len(layers) - 1:
             x = F.dropout(x, p, training=training)
     return x
@@ -42,19 +78,27 @@ def single_layer_lstm(p: float):
 
 
 # --8<-- [start:clip]
-def total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
-    """The L2 norm of all gradients taken together, as if they were one long vector."""
-    return torch.stack([g.pow(2).sum() for g in grads]).sum().sqrt()
+def total_norm(grads: list, norm_type: float = 2.0) -> torch.Tensor:
+    """The norm of all gradients taken together, as if they were one long
+    vector: the norm of the per-tensor norms (inf: the largest |entry|)."""
+    grads = [g for g in grads if g is not None]  # parameters without grad
+    if not grads:
+        return torch.tensor(0.0)
+    norms = [torch.linalg.vector_norm(g, norm_type) for g in grads]
+    return torch.linalg.vector_norm(torch.stack(norms), norm_type)
 
 
-def clip_by_total_norm(grads: list[torch.Tensor], max_norm: float):
-    """Scale every gradient by the same factor so that the total norm is at most max_norm.
-    Returns the clipped gradients and the norm before clipping, like clip_grad_norm_."""
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive, got max_norm={max_norm}")
-    norm = total_norm(grads)
-    scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)  # 1 if already small enough
-    return [g * scale for g in grads], norm
+def clip_by_total_norm(grads: list, max_norm: float, norm_type=2.0,
+                       error_if_nonfinite: bool = False):
+    """Scale every gradient by one factor so that the total norm is at most
+    max_norm. Returns the clipped gradients and the norm before clipping,
+    like clip_grad_norm_ (which works in place)."""
+    check_max_norm(max_norm)
+    norm = total_norm(grads, norm_type)
+    if error_if_nonfinite and not torch.isfinite(norm):
+        raise RuntimeError(f"the total norm of the gradients is {norm}")
+    scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)  # 1: small enough
+    return [None if g is None else g * scale.to(g) for g in grads], norm
 # --8<-- [end:clip]
 
 

@@ -3,45 +3,55 @@
 import torch
 from torch import nn
 
-from snippets.dropout.bernoulli import check_drop_prob
-from snippets.rnn.naive import inverted_mask, rnn_states
+from snippets.rnn.naive import check_rate, check_sequence, inverted_mask, rnn_states
+
+
+def check_layout(x) -> None:
+    """LockedDropout reads 3-D sequences; with T = 0 or B = 0 there is nothing to mask,
+    and the output is the empty input, as nn.Dropout gives."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a tensor, got {type(x).__name__}")
+    if x.dim() != 3:
+        shape = tuple(x.shape)
+        raise ValueError(f"x must be 3-D, (T, B, H) or (B, T, H), got shape {shape}")
 
 
 # --8<-- [start:locked]
 class LockedDropout(nn.Module):
-    """Dropout that draws one mask per sequence and applies it at every time step.
+    """Dropout that draws one mask per sequence and uses it at every step.
 
-    Input (T, B, H), or (B, T, H) with batch_first=True. The mask has size 1 on the time
-    axis, so broadcasting hands the same mask to every step."""
+    Input (T, B, H), or (B, T, H) with batch_first=True. The mask has size 1
+    on the time axis, so broadcasting hands the same mask to every step."""
 
     def __init__(self, p: float = 0.5, batch_first: bool = False):
         super().__init__()
-        self.p = check_drop_prob(p)
+        self.p = check_rate(p)
         self.batch_first = batch_first
 
     def forward(self, x: torch.Tensor, generator=None) -> torch.Tensor:
-        if x.dim() != 3:
-            shape = tuple(x.shape)
-            raise ValueError(f"x must be 3-D, (T, B, H) or (B, T, H), got shape {shape}")
+        check_layout(x)
         if not self.training or self.p == 0.0:
             return x
         shape = list(x.shape)
-        shape[1 if self.batch_first else 0] = 1  # one mask per sequence, not per step
-        return x * inverted_mask(shape, self.p, generator).to(x.dtype)
+        shape[1 if self.batch_first else 0] = 1  # one mask per sequence
+        return x * inverted_mask(shape, self.p, generator, like=x)
 # --8<-- [end:locked]
 
 
 # --8<-- [start:variational-rnn]
 def variational_rnn(x, w_ih, w_hh, p: float, generator=None):
-    """Gal & Ghahramani's RNN: a mask on x_t and one on h_{t-1}, fixed for the sequence."""
+    """Gal & Ghahramani's RNN: a mask on x_t and one on h_{t-1}, fixed for
+    the whole sequence."""
+    check_rate(p)
+    check_sequence(x)
     _, batch, n_in = x.shape
-    input_mask = inverted_mask((1, batch, n_in), p, generator)
-    hidden_mask = inverted_mask((1, batch, w_hh.shape[0]), p, generator)
+    input_mask = inverted_mask((1, batch, n_in), p, generator, like=x)
+    hidden_mask = inverted_mask((1, batch, w_hh.shape[0]), p, generator, like=x)
     return rnn_states(x, w_ih, w_hh, input_mask, hidden_mask)
 
 
 def thinned(w: torch.Tensor, unit_mask: torch.Tensor) -> torch.Tensor:
-    """W with column k scaled by mask[k]: dropping unit k for good removes column k."""
+    """W with column k scaled by mask[k]: dropping unit k removes column k."""
     return w * unit_mask
 # --8<-- [end:variational-rnn]
 

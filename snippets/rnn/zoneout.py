@@ -3,14 +3,25 @@
 import torch
 from torch import nn
 
-from snippets.dropout.bernoulli import bernoulli_mask, check_drop_prob
-from snippets.rnn.naive import inverted_mask
+from snippets.rnn.naive import check_rate, check_sequence, inverted_mask
+
+
+def check_same_shape(previous, new) -> None:
+    """torch.where would broadcast (H,) against (B, H) without a word: refuse it."""
+    if previous.shape != new.shape:
+        raise ValueError(
+            f"previous and new must have the same shape, got {tuple(previous.shape)} "
+            f"and {tuple(new.shape)}"
+        )
 
 
 # --8<-- [start:gates]
 def lstm_gates(x_t, h, cell: nn.LSTMCell):
-    """Input gate i, forget gate f, candidate g and output gate o, in PyTorch's order."""
-    pre = x_t @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh
+    """Input gate i, forget gate f, candidate g and output gate o, in
+    PyTorch's order (a cell built with bias=False has no b_ih, b_hh)."""
+    pre = x_t @ cell.weight_ih.T + h @ cell.weight_hh.T
+    if cell.bias:
+        pre = pre + cell.bias_ih + cell.bias_hh
     i, f, g, o = pre.chunk(4, dim=-1)
     return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
 # --8<-- [end:gates]
@@ -18,22 +29,26 @@ def lstm_gates(x_t, h, cell: nn.LSTMCell):
 
 # --8<-- [start:semeniuta]
 def semeniuta_step(x_t, h, c, cell: nn.LSTMCell, g_mask):
-    """c_t = f * c_{t-1} + i * (m * g): the mask touches the candidate, never c_{t-1}."""
+    """c_t = f * c_{t-1} + i * (m * g): the mask touches the candidate,
+    never c_{t-1}."""
     i, f, g, o = lstm_gates(x_t, h, cell)
     c = f * c + i * (g_mask * g)
     return o * torch.tanh(c), c
 
 
-def semeniuta_lstm(x, cell: nn.LSTMCell, p: float, training: bool, generator=None):
-    """An LSTM layer over x (T, B, n_in) with recurrent dropout on the candidate g_t."""
-    check_drop_prob(p)
-    batch = x.shape[1]
-    h = x.new_zeros(batch, cell.hidden_size)
+def semeniuta_lstm(x, cell: nn.LSTMCell, p: float, training: bool,
+                   generator=None):
+    """An LSTM layer over x (T, B, n_in), recurrent dropout on g_t."""
+    check_rate(p)
+    check_sequence(x)
+    h = x.new_zeros(x.shape[1], cell.hidden_size)
     c = torch.zeros_like(h)
-    ones = torch.ones_like(h)
     outputs = []
     for x_t in x:
-        mask = inverted_mask(h.shape, p, generator) if training and p > 0 else ones
+        if training and p > 0:
+            mask = inverted_mask(h.shape, p, generator, like=h)
+        else:
+            mask = torch.ones_like(h)
         h, c = semeniuta_step(x_t, h, c, cell, mask)
         outputs.append(h)
     return torch.stack(outputs)
@@ -42,19 +57,25 @@ def semeniuta_lstm(x, cell: nn.LSTMCell, p: float, training: bool, generator=Non
 
 # --8<-- [start:zoneout]
 def zoneout(previous, new, p: float, training: bool, generator=None):
-    """Each unit keeps its previous value with probability p, else takes the new one.
-
-    Training: h_t = m * h_{t-1} + (1 - m) * h_new with m ~ Bernoulli(p), no rescaling.
-    Inference: the expectation, p * h_{t-1} + (1 - p) * h_new."""
-    check_drop_prob(p)
+    """Each unit keeps its previous value with probability p, else takes
+    the new one. Training: h_t = m * h_{t-1} + (1 - m) * h_new with
+    m ~ Bernoulli(p), no rescaling. Inference: the expectation,
+    p * h_{t-1} + (1 - p) * h_new."""
+    check_rate(p)
+    check_same_shape(previous, new)
     if not training:
         return p * previous + (1 - p) * new
-    updates = bernoulli_mask(new.shape, p, generator).bool()  # False (prob. p): zoned out
+    rand = torch.rand(new.shape, generator=generator, device=new.device)
+    updates = rand < 1.0 - p  # False (probability p): zoned out
     return torch.where(updates, new, previous)
 
 
-def zoneout_lstm(x, cell: nn.LSTMCell, p_c, p_h, training: bool, generator=None):
-    """An LSTM layer with zoneout on the cell state (rate p_c) and hidden state (p_h)."""
+def zoneout_lstm(x, cell: nn.LSTMCell, p_c, p_h, training: bool,
+                 generator=None):
+    """An LSTM layer with zoneout on the cell state (rate p_c) and on the
+    hidden state (rate p_h)."""
+    check_rate(p_c, "p_c"), check_rate(p_h, "p_h")
+    check_sequence(x)
     h = x.new_zeros(x.shape[1], cell.hidden_size)
     c = torch.zeros_like(h)
     outputs = []
@@ -93,6 +114,33 @@ def memory_reaching_the_end(rule: str, p: float, steps: int, units=10_000, seed=
 # --8<-- [end:memory]
 
 
+# --8<-- [start:copy-path]
+def copy_path_gradient(mask_on, p=0.25, steps=10, units=100, batch=100,
+                       seed=0):
+    """d c_T / d c_0 of a real nn.LSTMCell in its copy regime (forget gate
+    saturated open, input gate saturated shut), with a fresh dropout mask
+    at every step on h_{t-1} (mask_on="h"), on c_{t-1} ("c") or nowhere."""
+    if mask_on not in ("h", "c", None):
+        raise ValueError(f"mask_on must be 'h', 'c' or None, got {mask_on!r}")
+    g = torch.Generator().manual_seed(seed)
+    cell = nn.LSTMCell(8, units)
+    with torch.no_grad():  # PyTorch's gate order: i, f, g, o
+        cell.bias_ih[:units] = -20.0  # i = sigmoid(-20) ~ 2e-9: shut
+        cell.bias_ih[units:2 * units] = 20.0  # f = 1 - 2e-9: remember
+    c0 = torch.randn(batch, units, generator=g).requires_grad_()
+    h, c = torch.zeros(batch, units), c0
+    for _ in range(steps):
+        mask = inverted_mask((batch, units), p, g)  # a fresh mask per step
+        if mask_on == "h":
+            h = mask * h  # only the gates see h_{t-1}
+        elif mask_on == "c":
+            c = mask * c  # the memory itself is cut
+        h, c = cell(torch.randn(batch, 8, generator=g), (h, c))
+    (grad,) = torch.autograd.grad(c.sum(), c0)
+    return grad
+# --8<-- [end:copy-path]
+
+
 P, STEPS = 0.25, 10
 
 
@@ -118,7 +166,20 @@ def facts() -> dict:
         "naive_scale": naive.max().item(),
         "semeniuta_share": share_of_ones(memory_reaching_the_end("semeniuta", P, STEPS)),
         "zoneout_share": share_of_ones(memory_reaching_the_end("zoneout", P, STEPS)),
+        **copy_path_facts(),
     }
+
+
+def copy_path_facts() -> dict:
+    """Share of units whose c_0 reaches c_T, and the range of d c_T / d c_0."""
+    out = {}
+    for name, mask_on in [("none", None), ("h", "h"), ("c", "c")]:
+        grad = copy_path_gradient(mask_on, P, STEPS)
+        reached = grad.abs() > 1e-3
+        out[f"copy_{name}_share"] = reached.float().mean().item()
+        out[f"copy_{name}_min"] = grad.min().item()
+        out[f"copy_{name}_max"] = grad.max().item()
+    return out
 
 
 def main() -> None:
@@ -134,6 +195,14 @@ def main() -> None:
     print(f"(1 - p)^10 = {0.75**10:.3f}")
     #> (1 - p)^10 = 0.056
     # --8<-- [end:demo-memory]
+
+    # --8<-- [start:demo-copy-path]
+    print("mask on   c_0 reaches c_10  d c_10 / d c_0 (min, max)")
+    for mask_on in [None, "h", "c"]:
+        grad = copy_path_gradient(mask_on, p=0.25, steps=10)
+        share = (grad.abs() > 1e-3).float().mean()
+        print(f"{mask_on!s:7} {share:12.1%}  {grad.min():9.4f} {grad.max():8.4f}")
+    # --8<-- [end:demo-copy-path]
 
     # --8<-- [start:demo-zoneout]
     g = torch.Generator().manual_seed(2)

@@ -81,7 +81,7 @@ def test_no_warning_about_non_contiguous_weights():
 
 def test_bad_rate_is_refused():
     with pytest.raises(ValueError, match="drop probability p"):
-        awd.WeightDropLSTM(3, 4, p=1.0)
+        awd.WeightDropLSTM(3, 4, p=1.01)
     with pytest.raises(ValueError, match="drop probability p"):
         awd.embedding_dropout(nn.Embedding(5, 2), torch.tensor([1]), p=1.5, training=True)
 

@@ -26,7 +26,7 @@ def test_forgetting_example_matches_the_simulation():
 
 @pytest.mark.parametrize(
     "p, share, message",
-    [(0.3, 0.0, "share must be in"), (0.3, 1.0, "share must be in"), (0.0, 0.5, "with p=0"), (1.0, 0.5, "drop probability p")],
+    [(0.3, 0.0, "share must be in"), (0.3, 1.0, "share must be in"), (0.0, 0.5, "with p=0"), (1.5, 0.5, "drop probability p")],
 )
 def test_forgetting_bad_input(p, share, message):
     with pytest.raises(ValueError, match=message):

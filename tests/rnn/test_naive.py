@@ -75,7 +75,7 @@ def test_bad_shapes_and_rates_are_refused():
     with pytest.raises(ValueError, match=r"x must have shape \(T, B, input_size\)"):
         naive.rnn_states(torch.ones(3, 4), torch.ones(2, 4), torch.ones(2, 2))
     with pytest.raises(ValueError, match="drop probability p"):
-        naive.deviation_by_step(p=1.0, steps=3)
+        naive.deviation_by_step(p=1.5, steps=3)
     with pytest.raises(ValueError, match="drop probability p"):
         naive.zaremba_lstm(torch.ones(2, 1, 3), nn.LSTMCell(3, 2), p=-0.1, training=True)
 

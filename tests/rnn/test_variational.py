@@ -52,7 +52,7 @@ def test_eval_mode_and_p_zero_are_the_identity():
 
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="drop probability p"):
-        variational.LockedDropout(1.0)
+        variational.LockedDropout(-0.5)
     with pytest.raises(ValueError, match=r"x must be 3-D"):
         variational.LockedDropout(0.5)(torch.ones(4, 5))
 

@@ -129,7 +129,7 @@ def test_zoneout_lstm(cell):
 
 def test_bad_rate_is_refused():
     with pytest.raises(ValueError, match="drop probability p"):
-        zoneout.zoneout(torch.ones(2), torch.ones(2), 1.0, training=True)
+        zoneout.zoneout(torch.ones(2), torch.ones(2), 1.5, training=True)
     with pytest.raises(ValueError, match="drop probability p"):
         zoneout.semeniuta_lstm(torch.ones(2, 1, 3), nn.LSTMCell(3, 2), -0.5, training=True)
 

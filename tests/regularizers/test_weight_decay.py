@@ -73,12 +73,12 @@ def test_decay_groups_cover_every_parameter_once():
     everything = [id(p) for p in decay["params"] + no_decay["params"]]
     assert sorted(everything) == sorted(id(p) for p in model.parameters())
     bn = model[1]
-    assert {id(bn.weight), id(bn.bias), id(model[0].bias), id(model[5].bias)} == {id(p) for p in no_decay["params"]}
+    assert {id(bn.weight), id(bn.bias), id(model[5].bias)} == {id(p) for p in no_decay["params"]}
     torch.optim.AdamW(wd.decay_groups(model, 0.05))  # accepted as it is by an optimizer
 
 
 def test_negative_weight_decay_is_refused():
-    with pytest.raises(ValueError, match="weight_decay must be >= 0"):
+    with pytest.raises(ValueError, match="weight_decay must be a finite float >= 0"):
         wd.decay_groups(nn.Linear(2, 2), -0.1)
 
 
@@ -89,7 +89,7 @@ def test_page_numbers():
     assert facts["idle_adam_small"] == pytest.approx(facts["idle_adam_big"], abs=1e-5)
     assert facts["idle_adamw_big"] == pytest.approx(0.999) and facts["idle_adamw_small"] == pytest.approx(0.9999990)
     assert (facts["adamw_default"], facts["adam_default"]) == (0.01, 0)
-    assert (facts["decayed_tensors"], facts["skipped_tensors"], facts["sgd_example"]) == (2, 4, 5e-4)
+    assert (facts["decayed_tensors"], facts["skipped_tensors"], facts["sgd_example"]) == (2, 3, 5e-4)
 
 
 def test_sgd_with_momentum_also_agrees():

@@ -3,7 +3,12 @@
 import torch
 from torch import nn
 
-from snippets.rnn.naive import rnn_states
+from snippets.rnn.naive import check_sequence, rnn_states
+
+
+def check_lengths(lengths) -> None:
+    if not isinstance(lengths, torch.Tensor) or lengths.dim() != 1:
+        raise ValueError(f"lengths must be a 1-D tensor of sequence lengths, got {lengths!r}")
 
 
 SHOWN_STEPS = [1, 2, 3, 10, 30]
@@ -27,6 +32,7 @@ def per_step_std(a: torch.Tensor) -> torch.Tensor:
 
 def still_running(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     """How many sequences of a padded batch still have a real token at t = 1..steps."""
+    check_lengths(lengths)
     return (lengths[None, :] >= torch.arange(1, steps + 1)[:, None]).sum(dim=1)
 
 
@@ -51,9 +57,7 @@ class LayerNormRNN(nn.Module):
         self.norm = nn.LayerNorm(hidden_size)  # its beta plays the role of the bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 3:
-            shape = tuple(x.shape)
-            raise ValueError(f"x must have shape (T, B, input_size), got shape {shape}")
+        check_sequence(x)
         h = x.new_zeros(x.shape[1], self.w_hh.in_features)
         states = []
         for x_t in x:

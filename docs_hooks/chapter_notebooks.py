@@ -12,29 +12,51 @@ follows.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import textwrap
 from pathlib import Path
 
 import nbformat
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
 INCLUDE = re.compile(r'^[ \t]*--8<--\s+"(?P<path>snippets/[^":]+)(?::(?P<section>[\w-]+))?"', re.M)
+SECTION_START = re.compile(r"^# --8<-- \[start:([\w-]+)\]$")
 MARKER_LINE = re.compile(r"^\s*# --8<-- \[(?:start|end):[\w-]+\]\s*$")
-IMPORT = re.compile(r"^\s*(?:from\s+(snippets(?:\.\w+)+)\s+import|import\s+(snippets(?:\.\w+)+))", re.M)
 TITLE = re.compile(r"^#\s+(.+)$", re.M)
 SKIP = {"experiments", "playground"}  # the experiments have their own notebook; widgets have no code
 CHAPTER_TITLES: dict[str, str] = {}
 
 
+class IncludeError(PluginError):
+    """An include that names a missing snippet file or section; MkDocs logs it and aborts."""
+
+
+def snippet_sections(lines: list[str]) -> list[str]:
+    return [m[1] for line in lines if (m := SECTION_START.match(line.strip()))]
+
+
 def section_text(path: str, section: str | None, root: Path = ROOT) -> str:
-    """What pymdownx.snippets shows for ``--8<-- "path:section"`` (dedented, no marker lines)."""
-    lines = (root / path).read_text(encoding="utf-8").splitlines()
+    """What pymdownx.snippets shows for ``--8<-- "path:section"`` (dedented, no marker lines).
+    Raises IncludeError when the file or the section (or its end marker) is missing."""
+    file = root / path
+    if not file.is_file():
+        raise IncludeError(f"{path} does not exist")
+    lines = file.read_text(encoding="utf-8").splitlines()
     if section:
-        start = next(i for i, line in enumerate(lines) if line.strip() == f"# --8<-- [start:{section}]")
-        end = next(i for i, line in enumerate(lines) if i > start and line.strip() == f"# --8<-- [end:{section}]")
+        starts = [i for i, line in enumerate(lines) if line.strip() == f"# --8<-- [start:{section}]"]
+        if not starts:
+            have = snippet_sections(lines)
+            close = difflib.get_close_matches(section, have, n=3, cutoff=0.5)
+            hint = f" (closest: {', '.join(map(repr, close))})" if close else ""
+            raise IncludeError(f"{path} has no section {section!r}; it has {have}{hint}")
+        start = starts[0]
+        end = next((i for i, line in enumerate(lines) if i > start and line.strip() == f"# --8<-- [end:{section}]"), None)
+        if end is None:
+            raise IncludeError(f"{path} starts section {section!r} on line {start + 1} but never ends it")
         lines = lines[start + 1 : end]
     lines = [line for line in lines if not MARKER_LINE.match(line)]
     return textwrap.dedent("\n".join(lines)).strip("\n")
@@ -73,15 +95,22 @@ def chapters(nav, docs: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def module_order(paths: list[str], root: Path = ROOT) -> list[str]:
-    """The snippet modules the given files need, dependencies first."""
+    """The snippet modules the given files need, dependencies first. Imports are read from the
+    sources (also inside functions); ``from snippets.x import y`` counts when ``y`` is a module.
+    Packages are not listed: the setup cell makes them as empty modules."""
+    from docs_hooks.facts import imported_names
+
     order: list[str] = []
+    seen: set[str] = set()
 
     def visit(module: str) -> None:
-        if module in order:
+        if module in seen:
             return
-        source = (root / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
-        for m in IMPORT.finditer(source):
-            visit(m[1] or m[2])
+        seen.add(module)
+        source = (root / (module.replace(".", "/") + ".py")).read_bytes()
+        for name in imported_names(source, module, False, "snippets"):
+            if (root / (name.replace(".", "/") + ".py")).is_file():
+                visit(name)
         order.append(module)
 
     for path in paths:
@@ -112,6 +141,16 @@ def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_
     name = CHAPTER_TITLES.get(chapter, chapter.capitalize())
     includes = [(title, path, m["path"], m["section"]) for title, path in pages
                 for m in INCLUDE.finditer((docs / path).read_text(encoding="utf-8"))]
+    code = {}  # (snippet, section) -> the cell's source; first, so a typo names its page
+    for _, path, snippet, section in includes:
+        if (snippet, section) not in code:
+            try:
+                code[snippet, section] = section_text(snippet, section)
+            except IncludeError as exc:
+                shown = f"{snippet}:{section}" if section else snippet
+                if "does not exist" in str(exc):
+                    raise IncludeError(f"{path} includes {shown}, which does not exist") from exc
+                raise IncludeError(f"{path} includes {shown}, but {exc}") from exc
     files = list(dict.fromkeys(inc[2] for inc in includes))
     cells = [
         nbformat.v4.new_markdown_cell(
@@ -127,7 +166,7 @@ def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_
             link = f"{site_url.rstrip('/')}/{path[:-3]}/" if site_url else path
             cells.append(nbformat.v4.new_markdown_cell(f"## {title}\n\nFrom the page [{title}]({link})."))
             current = path
-        cells.append(nbformat.v4.new_code_cell(section_text(snippet, section)))
+        cells.append(nbformat.v4.new_code_cell(code[snippet, section]))
     nb.cells = cells
     for i, cell in enumerate(nb.cells):
         cell.id = f"{chapter}-{i}"  # stable ids: the same sources give the same file

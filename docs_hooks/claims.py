@@ -218,7 +218,8 @@ def claims_table(page) -> str:
         results = (State.report or {}).get("claims", {}).get(claim_id, [])
         tests = "<br>".join(f"`{r['test'].split('::', 1)[-1]}`" for r in results) or "—"
         link = os.path.relpath(src, os.path.dirname(page.file.src_uri) or ".")
-        text = fill(sentence).replace("|", r"\|")
+        # A wrong marker in the sentence is the fault of the page that makes the claim: name it.
+        text = fill(sentence, page=src).replace("|", r"\|")
         row = f"| {text} [↗]({link}) | {tests} | {badge(claim_id).strip()} |"
         by_chapter.setdefault(chapter, []).append(row)
     torch_line = f"Report: torch {State.report['torch']}." if State.report else f"Not verified in this build: {State.problem}."

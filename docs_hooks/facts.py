@@ -3,39 +3,327 @@
 A page writes ``[[dropout.inverted:expected:.0f]]`` where a number belongs. At build time
 this hook imports ``snippets.dropout.inverted``, calls its ``facts()`` and formats the value
 named ``expected`` with the format spec ``.0f``. A list or tensor is written as
-``[a, b, c]``; ``key[i]`` picks one element. An unknown module, key or index raises, so a
-stale number fails the build instead of shipping.
+``[a, b, c]``; ``key[i]`` picks one element. A marker that names no module, no key or no
+element, a bad format spec, or a facts() that raises fails the build with a message naming
+the page and the marker, so a stale number never ships.
+
+Facts are cached, keyed by a hash of everything they depend on: the snippet module's file,
+the ``snippets`` modules it imports (transitively, read from the sources), and every project
+file its facts() read (the experiments read ``docs/experiments/results/*.json``). A rebuild
+with nothing changed reuses the cache; after an edit (``mkdocs serve``) the changed modules are
+reloaded, dependencies first, and facts() runs again.
+
+The logic lives in plain functions and one :class:`FactsCache` that take explicit arguments
+(the page's path, the package), so a Markdown extension can call them the same way.
 """
 
 from __future__ import annotations
 
+import ast
+import difflib
+import hashlib
 import importlib
+import importlib.util
+import os
 import re
-from functools import cache
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import NamedTuple
 
 import torch
+from mkdocs.exceptions import PluginError
 
 # The same setting as tests/conftest.py, so facts computed at build time equal the tested ones.
 torch.set_num_threads(1)
 
 FACT = re.compile(r"\[\[(?P<module>[a-z_][\w.]*):(?P<key>\w+)(?:\[(?P<index>\d+)\])?(?::(?P<fmt>[^\]]*))?\]\]")
+# Anything that looks like a marker (a name, a colon, up to "]]") but is not one, e.g.
+# [[Dropout.inverted:h]] or [[dropout.inverted:h-x]]: left alone it would ship as text.
+LOOKS_LIKE_A_FACT = re.compile(r"\[\[[A-Za-z_][\w.-]*:[^\n]*?\]\]")
 
 
-class FactError(LookupError):
-    """A ``[[module:key]]`` marker that does not name a value a snippet computes."""
+class FactError(PluginError, LookupError):
+    """A ``[[module:key]]`` marker that does not give a number; MkDocs logs it and aborts."""
 
 
-@cache
-def facts_of(module: str) -> dict:
+# ----------------------------------------------------------------- what facts depend on
+class FileDigests:
+    """sha256 of files, re-read only when a file's stat changes.
+
+    A file modified within ``RACY_NS`` of the moment it was hashed is re-read on every
+    lookup: two saves within one tick of the file system's clock can leave the same size and
+    mtime (git's "racy" entries), and an edit must never be missed.
+    """
+
+    RACY_NS = 2_000_000_000
+
+    def __init__(self) -> None:
+        self._memo: dict[Path, tuple[tuple, str, int]] = {}
+
+    def digest(self, path: Path) -> str:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return "missing"
+        sig = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+        hit = self._memo.get(path)
+        if hit and hit[0] == sig and hit[2] - max(st.st_mtime_ns, st.st_ctime_ns) > self.RACY_NS:
+            return hit[1]
+        try:
+            value = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return "missing"
+        self._memo[path] = (sig, value, time.time_ns())
+        return value
+
+
+def imported_names(source: bytes, name: str, is_package: bool, package: str) -> list[str]:
+    """The modules of ``package`` that a module's source imports, anywhere in it (also inside
+    functions), in source order. ``from a.b import c`` counts as ``a.b`` and ``a.b.c``; the
+    caller drops names that are not modules."""
     try:
-        mod = importlib.import_module(f"snippets.{module}")
-    except ModuleNotFoundError as exc:
-        raise FactError(f"no snippet module snippets.{module}") from exc
-    if not hasattr(mod, "facts"):
-        raise FactError(f"snippets.{module} has no facts() function")
-    return mod.facts()
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []  # importing it will fail and say why
+    here = name if is_package else name.rpartition(".")[0]
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = here.split(".")
+                parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join(parts + ([base] if base else []))
+            found.append(base)
+            found += [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
+    return [n for n in dict.fromkeys(found) if n == package or n.startswith(package + ".")]
 
 
+def _parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+# Files opened for reading while a facts() runs, one set per facts() on the stack. Filled by an
+# audit hook (installed once, on the first facts() call); the stack is empty the rest of the time.
+_READS: list[set[str]] = []
+_AUDIT_INSTALLED = False
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event != "open" or not _READS or len(args) != 3:
+        return
+    path, mode, flags = args
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return
+    if isinstance(mode, str):
+        if any(c in mode for c in "wax+"):
+            return
+    elif not isinstance(flags, int) or flags & (os.O_WRONLY | os.O_RDWR):
+        return
+    _READS[-1].add(os.fsdecode(path))
+
+
+def _install_audit_hook() -> None:
+    global _AUDIT_INSTALLED
+    if not _AUDIT_INSTALLED:
+        sys.addaudithook(_audit)  # cannot be removed; costs one check per open() elsewhere
+        _AUDIT_INSTALLED = True
+
+
+class Entry(NamedTuple):
+    digest: str  # of the module's import closure and of the files its facts() read
+    facts: dict
+    reads: frozenset[Path]
+
+
+class FactsCache:
+    """``facts()`` of the modules of one package (``snippets``), recomputed only when a source
+    they depend on changed. One instance, :data:`CACHE`, serves the hook and the claims page."""
+
+    def __init__(self, package: str = "snippets") -> None:
+        self.package = package
+        self.files = FileDigests()
+        self.entries: dict[str, Entry] = {}
+        self.calls: dict[str, int] = {}  # facts() runs per module: a rebuild must not add any
+        self._loaded: dict[str, str] = {}  # module -> digest of its import closure when loaded
+        self._paths: dict[str, Path] = {}
+        self._imports: dict[tuple[Path, str], list[str]] = {}
+
+    # ---- sources
+    def module_file(self, name: str) -> Path | None:
+        """The file of module ``name`` (found as import would find it), or None."""
+        path = self._paths.get(name)
+        if path is not None and path.is_file():
+            return path
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError, AttributeError):
+            return None  # a parent that is no package, or the module is broken
+        if spec is None or not spec.origin or not spec.has_location:
+            return None
+        path = Path(spec.origin).resolve()
+        self._paths[name] = path
+        return path
+
+    def _deps(self, name: str) -> list[str]:
+        deps = [p for p in _parents(name) if p.startswith(self.package)]
+        path = self.module_file(name)
+        if path is None:
+            return deps
+        digest = self.files.digest(path)
+        key = (path, digest)
+        if key not in self._imports:
+            try:
+                source = path.read_bytes()
+            except OSError:
+                source = b""
+            names = imported_names(source, name, path.name == "__init__.py", self.package)
+            self._imports[key] = [n for n in names if n != name]
+        for dep in self._imports[key]:
+            if dep not in deps and self.module_file(dep) is not None:
+                deps.append(dep)
+        return deps
+
+    def closure(self, name: str) -> list[str]:
+        """``name`` and the package modules it imports, transitively, dependencies first."""
+        order: list[str] = []
+        seen: set[str] = set()
+
+        def visit(module: str) -> None:
+            if module in seen:
+                return
+            seen.add(module)
+            for dep in self._deps(module):
+                visit(dep)
+            order.append(module)
+
+        visit(name)
+        return order
+
+    def _digest(self, modules: list[str], reads: frozenset[Path] = frozenset()) -> str:
+        h = hashlib.sha256()
+        for module in modules:
+            path = self.module_file(module)
+            h.update(f"{module}\0{path}\0{self.files.digest(path) if path else '-'}\0".encode())
+        for path in sorted(reads):
+            h.update(f"{path}\0{self.files.digest(path)}\0".encode())
+        return h.hexdigest()
+
+    def sources(self, module: str) -> list[Path]:
+        """Every file the facts of ``snippets.<module>`` depend on (after computing them)."""
+        self.facts(module)
+        name = f"{self.package}.{module}"
+        files = [self.module_file(m) for m in self.closure(name)]
+        return sorted({f for f in files if f} | set(self.entries[name].reads))
+
+    def _roots(self) -> list[Path]:
+        pkg = sys.modules.get(self.package)
+        return [Path(p).resolve().parent for p in getattr(pkg, "__path__", [])]
+
+    def _project_files(self, opened: set[str]) -> frozenset[Path]:
+        """Of the files a facts() opened, those of the project: under the folder that holds
+        the package, not in a virtual environment, not bytecode."""
+        roots = self._roots()
+        skip = {Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}}
+        out = set()
+        for raw in opened:
+            path = Path(raw)
+            if not path.is_absolute():
+                path = Path.cwd() / path
+            path = path.resolve()
+            if "__pycache__" in path.parts or ".git" in path.parts or not path.is_file():
+                continue
+            if any(path.is_relative_to(r) for r in roots) and not any(path.is_relative_to(s) for s in skip):
+                out.add(path)
+        return frozenset(out)
+
+    # ---- modules
+    def _load(self, modules: list[str]) -> ModuleType:
+        """Import each module, dependencies first; reload the ones whose sources (or whose
+        imports' sources) changed since they were loaded. Returns the last one."""
+        module = None
+        for name in modules:
+            digest = self._digest(self.closure(name))
+            module = sys.modules.get(name)
+            if module is None:
+                module = importlib.import_module(name)
+            elif self._loaded.get(name, digest) != digest:
+                # The .pyc check is mtime (seconds) and size: a same-length edit within the
+                # second would load the old bytecode. The source's hash says it changed.
+                path = self.module_file(name)
+                if path is not None and path.suffix == ".py":
+                    Path(importlib.util.cache_from_source(str(path))).unlink(missing_ok=True)
+                module = importlib.reload(module)
+            # A module first seen already imported (by a test, say) is taken as loaded now.
+            self._loaded[name] = digest
+        return module
+
+    def facts(self, module: str) -> dict:
+        """``snippets.<module>.facts()``, from the cache while none of its sources changed."""
+        name = f"{self.package}.{module}"
+        entry = self.entries.get(name)
+        if self.module_file(name) is None:
+            raise FactError(f"no snippet module {name}")
+        modules = self.closure(name)
+        if entry is not None and entry.digest == self._digest(modules, entry.reads):
+            return entry.facts
+        try:
+            mod = self._load(modules)
+        except Exception as exc:
+            raise FactError(f"{name}: importing it raised {_describe(exc)}") from exc
+        if not callable(getattr(mod, "facts", None)):
+            raise FactError(f"{name} has no facts() function")
+        _install_audit_hook()
+        _READS.append(set())
+        try:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            table = mod.facts()
+        except Exception as exc:
+            raise FactError(f"{name}.facts() raised {_describe(exc)}") from exc
+        finally:
+            opened = _READS.pop()
+        if not isinstance(table, dict):
+            raise FactError(f"{name}.facts() returned a {type(table).__name__}, not a dict")
+        # Files read before stay tracked: a cached helper may not read them a second time.
+        reads = self._project_files(opened) | (entry.reads if entry else frozenset())
+        self.entries[name] = Entry(self._digest(modules, reads), table, reads)
+        return table
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message (at file:line in function)``, the line being the innermost frame."""
+    text = f"{type(exc).__name__}: {exc}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{text} (at {_short(exc.filename)}:{exc.lineno})"
+    if frames:
+        last = frames[-1]
+        return f"{text} (at {_short(last.filename)}:{last.lineno} in {last.name})"
+    return text
+
+
+def _short(filename: str) -> str:
+    try:
+        return Path(filename).resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return filename
+
+
+CACHE = FactsCache()
+
+
+def facts_of(module: str, cache: FactsCache | None = None) -> dict:
+    """``snippets.<module>.facts()`` through the shared cache."""
+    return (cache or CACHE).facts(module)
+
+
+# ----------------------------------------------------------------- formatting
 def _plain(value):
     """A tensor, numpy array or number as plain Python numbers."""
     if hasattr(value, "tolist"):
@@ -52,30 +340,64 @@ def format_value(value, fmt: str) -> str:
     return text[1:] if re.fullmatch(r"-0(\.0*)?", text) else text
 
 
-def resolve(match: re.Match) -> str:
-    module, key, index, fmt = match.group("module", "key", "index", "fmt")
-    table = facts_of(module)
+def _unknown_key(name: str, key: str, table: dict) -> str:
+    keys = sorted(table)
+    message = f"{name}.facts() has no {key!r}"
+    close = difflib.get_close_matches(key, keys, n=4, cutoff=0.5)
+    close += [k for k in keys if (key in k or k in key) and k not in close][: 4 - len(close)]
+    if close:
+        message += "; closest: " + ", ".join(map(repr, close))
+    if len(keys) <= 20:
+        return message + f"; it has {keys}"
+    return message + f"; it has {len(keys)} keys"
+
+
+def value_of(module: str, key: str, index: str | None, fmt: str | None, cache: FactsCache | None = None) -> str:
+    """The text of one marker. Raises FactError (without the page: the caller adds it)."""
+    cache = cache or CACHE
+    name = f"{cache.package}.{module}"
+    table = cache.facts(module)
     if key not in table:
-        raise FactError(f"snippets.{module}.facts() has no {key!r}; it has {sorted(table)}")
+        raise FactError(_unknown_key(name, key, table))
     value = _plain(table[key])
     if index is not None:
+        i = int(index)
+        if not isinstance(value, (list, tuple)):
+            raise FactError(f"cannot index {key}: it is a {type(value).__name__} ({value!r}), not a list")
+        if i >= len(value):
+            raise FactError(f"index {i} out of range: {key} has {len(value)} items")
+        value, key = value[i], f"{key}[{i}]"
+    try:
+        return format_value(value, fmt or "")
+    except (ValueError, TypeError) as exc:
+        raise FactError(f"bad format spec {fmt!r} for {key} = {value!r}: {exc}") from exc
+
+
+def fill(markdown: str, page: str | None = None, cache: FactsCache | None = None) -> str:
+    """Every marker of ``markdown`` replaced by its value. ``page`` (the page's path under
+    docs/, e.g. ``dropout/inverted.md``) starts every error message."""
+    where = f"{page}: " if page else ""
+
+    def resolve(match: re.Match) -> str:
         try:
-            value = value[int(index)]
-        except (IndexError, TypeError) as exc:
-            raise FactError(f"{match.group(0)}: cannot index {value!r}") from exc
-    return format_value(value, fmt or "")
+            return value_of(*match.group("module", "key", "index", "fmt"), cache=cache)
+        except FactError as exc:
+            raise FactError(f"{where}{match.group(0)}: {exc}") from exc
+
+    filled = FACT.sub(resolve, markdown)
+    bad = LOOKS_LIKE_A_FACT.search(filled)
+    if bad:
+        raise FactError(f"{where}{bad.group(0)}: not a fact marker; write [[chapter.topic:key]], "
+                        "[[chapter.topic:key:fmt]] or [[chapter.topic:key[i]:fmt]] "
+                        "(lower-case module, key of letters, digits and _)")
+    return filled
 
 
-def fill(markdown: str) -> str:
-    return FACT.sub(resolve, markdown)
-
-
+# ----------------------------------------------------------------- MkDocs hook
 def on_page_markdown(markdown, page, **kwargs):
     # MkDocs loads this file as a module of its own; fill through the package module so the
-    # hook and the claims page share one cache, and each snippet's facts() runs once.
+    # hook and the claims page share one cache (and one FactError class), and each snippet's
+    # facts() runs once until one of its sources changes.
     from docs_hooks import facts as shared
 
-    try:
-        return shared.fill(markdown)
-    except FactError as exc:
-        raise FactError(f"{page.file.src_uri}: {exc}") from exc
+    return shared.fill(markdown, page=page.file.src_uri)

@@ -122,3 +122,21 @@ def test_a_claim_made_twice_is_refused(tmp_path):
     root = project(tmp_path, "A. <!-- claim: x/a -->\nB. <!-- claim: x/a -->\n", "")
     with pytest.raises(claims.ClaimError, match="made twice"):
         claims.page_claims(root / "docs")
+
+
+def test_a_wrong_fact_in_a_claim_names_its_own_page_not_the_claims_page(tmp_path, monkeypatch):
+    """The Verified claims page fills the markers of every claim sentence; a typo there is the
+    fault of the page that makes the claim, and the error says so (with the valid keys)."""
+    from docs_hooks.facts import FactError
+
+    from .conftest import fake_page
+
+    (tmp_path / "dropout").mkdir()
+    marker = "[[dropout.inverted:inverted_expectd:.1f]]"
+    (tmp_path / "dropout" / "typo.md").write_text(f"# T\n\nThe mean stays {marker}. <!-- claim: x/typo -->\n")
+    monkeypatch.setattr(claims.State, "made", claims.page_claims(tmp_path))
+    with pytest.raises(FactError) as caught:
+        claims.on_page_markdown(f"# Verified claims\n\n{claims.TABLE_MARKER}\n", page=fake_page("claims.md"))
+    message = str(caught.value)
+    assert message.startswith(f"dropout/typo.md: {marker}: ")
+    assert "'inverted_expected'" in message

@@ -75,3 +75,40 @@ def test_notebook_executes_without_error(chapter, tmp_path):
     assert not errors, errors[0]["evalue"] if errors else ""
     files = eval(nb.cells[-1].outputs[0]["text"])
     assert files and set(files) == {"-"}
+
+
+@pytest.mark.parametrize(
+    "include, message",
+    [
+        ('--8<-- "snippets/dropout/inverted.py:cor"',
+         "dropout/typo.md includes snippets/dropout/inverted.py:cor, but snippets/dropout/inverted.py "
+         "has no section 'cor'; it has "),
+        ('--8<-- "snippets/dropout/invertd.py"', "dropout/typo.md includes snippets/dropout/invertd.py, which does not exist"),
+    ],
+)
+def test_a_wrong_include_fails_naming_page_and_section(tmp_path, include, message):
+    """A typo in an include is reported by the notebook hook (it reads the includes first)
+    with the page and the section, not as a bare StopIteration."""
+    from mkdocs.exceptions import PluginError
+
+    (tmp_path / "dropout").mkdir()
+    (tmp_path / "dropout" / "typo.md").write_text(f"# Typo\n\n```python\n{include}\n```\n", encoding="utf-8")
+    pages = cn.chapters([{"Dropout": [{"Typo": "dropout/typo.md"}]}], tmp_path)["dropout"]
+    with pytest.raises(PluginError) as caught:
+        cn.build_notebook("dropout", pages, tmp_path)
+    assert message in str(caught.value)
+    if "section" in message:
+        assert "'demo-inverted'" in str(caught.value)  # the sections the file does have
+
+
+def test_module_order_reads_every_kind_of_import(tmp_path):
+    """`from snippets.x import module`, an import inside a function and an import cycle all give
+    the modules a notebook's setup cell must register, dependencies first."""
+    pkg = tmp_path / "snippets" / "x"
+    pkg.mkdir(parents=True)
+    (tmp_path / "snippets" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "base.py").write_text("import torch\n")
+    (pkg / "helper.py").write_text("def f():\n    from snippets.x.topic import g\n")
+    (pkg / "topic.py").write_text("from snippets.x import base, helper\nfrom snippets.x.base import torch\ndef g(): pass\n")
+    assert cn.module_order(["snippets/x/topic.py"], tmp_path) == ["snippets.x.base", "snippets.x.helper", "snippets.x.topic"]

@@ -1,0 +1,174 @@
+"""`mkdocs serve` tells the truth: after a snippet (or what its facts() read) changes, the next
+build shows the new numbers; while nothing changed, facts() is not run again."""
+
+import importlib.util
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+from mkdocs.exceptions import Abort
+
+from docs_hooks import facts
+
+from .conftest import fake_page
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TOPIC = """
+    from {counter} import CALLS
+
+    H, P = 10.0, 0.5
+
+
+    def facts() -> dict:
+        CALLS.append(__name__)
+        return {{"h": H, "expected": (1 - P) * H / (1 - P)}}
+"""
+
+
+@pytest.fixture(scope="module")
+def hook():
+    """docs_hooks/facts.py loaded the way MkDocs loads a hook: a module of its own."""
+    name = "docs_hooks/facts.py (test)"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "docs_hooks" / "facts.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[name]
+
+
+def page_says(hook, chapter, text, page="chapter/page.md"):
+    return hook.on_page_markdown(text, page=fake_page(page), config=None, files=None)
+
+
+def test_an_edited_snippet_shows_its_new_number(hook, tmp_chapter):
+    path = tmp_chapter.write("inverted.py", TOPIC.format(counter=tmp_chapter.counter))
+    text = f"h is {tmp_chapter.marker('inverted', 'h:.1f')}."
+    assert page_says(hook, tmp_chapter, text) == "h is 10.0."
+    # The edit of the issue: same length, likely the same second (a stale .pyc would win).
+    path.write_text(path.read_text(encoding="utf-8").replace("H, P = 10.0", "H, P = 12.0"), encoding="utf-8")
+    assert page_says(hook, tmp_chapter, text) == "h is 12.0."
+
+
+def test_unchanged_sources_do_not_run_facts_again(hook, tmp_chapter):
+    tmp_chapter.write("inverted.py", TOPIC.format(counter=tmp_chapter.counter))
+    text = " ".join(tmp_chapter.marker("inverted", key) for key in ("h", "expected", "h:.2f"))
+    for _ in range(3):  # three builds of a page with three markers
+        assert page_says(hook, tmp_chapter, text) == "10.0 10.0 10.00"
+    assert len(tmp_chapter.calls()) == 1
+
+
+def test_an_edited_import_shows_its_new_number(hook, tmp_chapter):
+    base = tmp_chapter.write("base.py", "H = 10.0\n")
+    tmp_chapter.write("topic.py", f"""
+        from snippets.{tmp_chapter.name} import base
+        from snippets.{tmp_chapter.name}.base import H
+
+
+        def facts():
+            return {{"h": H, "via_module": base.H}}
+    """)
+    text = f"{tmp_chapter.marker('topic', 'h')} {tmp_chapter.marker('topic', 'via_module')}"
+    assert page_says(hook, tmp_chapter, text) == "10.0 10.0"
+    base.write_text("H = 12.0\n", encoding="utf-8")
+    assert page_says(hook, tmp_chapter, text) == "12.0 12.0"
+
+
+def test_an_edited_results_file_shows_its_new_number(hook, tmp_chapter):
+    """The experiments' facts() read committed results files: those count as sources too."""
+    results = tmp_chapter.root / "results" / "run.json"
+    results.parent.mkdir()
+    results.write_text(json.dumps({"acc": 90.6}), encoding="utf-8")
+    tmp_chapter.write("experiment.py", f"""
+        import json
+        from pathlib import Path
+
+        from {tmp_chapter.counter} import CALLS
+
+        RESULTS = Path(__file__).resolve().parents[2] / "results" / "run.json"
+
+
+        def facts():
+            CALLS.append(1)
+            return json.loads(RESULTS.read_text(encoding="utf-8"))
+    """)
+    text = tmp_chapter.marker("experiment", "acc:.1f")
+    assert page_says(hook, tmp_chapter, text) == "90.6"
+    assert page_says(hook, tmp_chapter, text) == "90.6"
+    assert len(tmp_chapter.calls()) == 1
+    results.write_text(json.dumps({"acc": 91.2}), encoding="utf-8")
+    assert page_says(hook, tmp_chapter, text) == "91.2"
+    assert len(tmp_chapter.calls()) == 2
+
+
+def test_a_broken_edit_fails_and_the_fix_recovers(hook, tmp_chapter):
+    """What `mkdocs serve` meets: a save with a typo fails the build; the next save works."""
+    path = tmp_chapter.write("inverted.py", TOPIC.format(counter=tmp_chapter.counter))
+    text = tmp_chapter.marker("inverted", "h")
+    assert page_says(hook, tmp_chapter, text) == "10.0"
+    path.write_text(path.read_text(encoding="utf-8").replace("H, P = 10.0", "H, P = (10.0"), encoding="utf-8")
+    with pytest.raises(facts.FactError, match=r"chapter/page\.md: .*SyntaxError"):
+        page_says(hook, tmp_chapter, text)
+    path.write_text(path.read_text(encoding="utf-8").replace("(10.0", "11.0"), encoding="utf-8")
+    assert page_says(hook, tmp_chapter, text) == "11.0"
+
+
+def test_the_experiments_facts_depend_on_their_results_and_shared_code():
+    sources = {p.relative_to(ROOT).as_posix() for p in facts.CACHE.sources("experiments.overfitting")}
+    assert {"snippets/experiments/overfitting.py", "snippets/experiments/training.py",
+            "snippets/experiments/results.py", "snippets/experiments/data.py",
+            "docs/experiments/results/overfitting.json",
+            "docs/experiments/results/overfitting.timing.json"} <= sources
+    assert not any("__pycache__" in s or s.startswith(".venv") for s in sources)
+
+
+def test_the_claims_page_and_the_hook_share_one_cache(hook, tmp_chapter):
+    from docs_hooks import claims
+
+    tmp_chapter.write("inverted.py", TOPIC.format(counter=tmp_chapter.counter))
+    text = tmp_chapter.marker("inverted", "h")
+    page_says(hook, tmp_chapter, text)
+    assert facts.fill(text, page="claims.md") == "10.0"
+    assert claims  # the claims page fills through docs_hooks.facts.fill, as above
+    assert len(tmp_chapter.calls()) == 1
+
+
+def test_serve_two_builds_in_one_process(tmp_chapter, tmp_path):
+    """A real MkDocs build, twice in one process (what `mkdocs serve` does), with the hook."""
+    path = tmp_chapter.write("inverted.py", TOPIC.format(counter=tmp_chapter.counter))
+    docs = tmp_path / "site_docs"
+    docs.mkdir()
+    (docs / "index.md").write_text(f"# T\n\nh is {tmp_chapter.marker('inverted', 'h:.1f')}.\n", encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text(
+        f"site_name: t\ndocs_dir: site_docs\nhooks:\n  - {ROOT / 'docs_hooks' / 'facts.py'}\n", encoding="utf-8")
+
+    def build_once():
+        config = load_config(str(tmp_path / "mkdocs.yml"), site_dir=str(tmp_path / "out"), strict=True)
+        build(config)
+        return (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+    assert "h is 10.0." in build_once()
+    path.write_text(path.read_text(encoding="utf-8").replace("H, P = 10.0", "H, P = 12.0"), encoding="utf-8")
+    assert "h is 12.0." in build_once()
+
+
+def test_a_bad_marker_aborts_the_build_naming_page_and_marker(tmp_chapter, tmp_path, caplog):
+    tmp_chapter.write("inverted.py", TOPIC.format(counter=tmp_chapter.counter))
+    docs = tmp_path / "site_docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "index.md").write_text("# T\n", encoding="utf-8")
+    marker = tmp_chapter.marker("inverted", "hh:.1f")
+    (docs / "sub" / "page.md").write_text(f"# P\n\nh is {marker}.\n", encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text(
+        f"site_name: t\ndocs_dir: site_docs\nhooks:\n  - {ROOT / 'docs_hooks' / 'facts.py'}\n", encoding="utf-8")
+    config = load_config(str(tmp_path / "mkdocs.yml"), site_dir=str(tmp_path / "out"), strict=True)
+    with caplog.at_level(logging.ERROR, logger="mkdocs"), pytest.raises(Abort, match="BuildError"):
+        build(config)  # an Abort: the CLI prints the logged message, no traceback
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"sub/page.md: {marker}" in logged
+    assert "'h'" in logged  # the closest valid key

@@ -252,9 +252,13 @@ def main() -> None:
 
     # --8<-- [start:demo-ranks]
     print(f"{'rank':12s}", *range(7))
+    #> rank         0 1 2 3 4 5 6
     for name, fn in CHANNEL_DROPOUTS.items():
         row = [rank_behaviour(fn, rank)[0] for rank in range(7)]
         print(f"{name}:", *row)  # o = ok, w = warns, e = error
+        #> F.dropout1d: e e o o e e e
+        #> F.dropout2d: e e w w o w w
+        #> F.dropout3d: e w w w o o w
     # --8<-- [end:demo-ranks]
 
     # --8<-- [start:demo-manual]

@@ -1,7 +1,46 @@
 """Solutions to the batch-normalization exercises, each checked against torch.nn.BatchNorm."""
 
+import copy
+import math
+
 import torch
 from torch import nn
+
+from snippets.batchnorm.manual import check_eps
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
+    return value
+
+
+def _check_fraction(name: str, value, low_open: bool) -> float:
+    """value in (0, 1] if low_open, else in [0, 1]; NaN is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    ok = (0.0 < value <= 1.0) if low_open else (0.0 <= value <= 1.0)
+    if not ok:
+        bounds = "(0, 1]" if low_open else "[0, 1]"
+        raise ValueError(f"{name} must be in {bounds}, got {name}={value}")
+    return float(value)
+
+
+def _check_fold_args(conv, bn) -> None:
+    if not isinstance(conv, nn.modules.conv._ConvNd) or conv.transposed:
+        raise TypeError(f"conv must be a Conv1d/2d/3d, got {type(conv).__name__}")
+    if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
+        raise TypeError(f"bn must be a BatchNorm layer, got {type(bn).__name__}")
+    if bn.training:
+        raise ValueError("bn must be in eval mode: folding uses its running statistics")
+    if bn.running_var is None:
+        raise ValueError("bn has no running statistics (track_running_stats=False): "
+                         "it normalises every batch by its own statistics, even in eval mode")
+    if bn.num_features != conv.out_channels:
+        raise ValueError(f"bn has {bn.num_features} features but conv has "
+                         f"{conv.out_channels} output channels")
 
 
 # --8<-- [start:by-hand]
@@ -9,6 +48,7 @@ def bn_by_hand(x: list[float], gamma: float, beta: float, eps: float = 1e-5):
     """Training-mode BN of one feature over a batch, step by step."""
     if len(x) < 2:
         raise ValueError(f"x needs at least 2 values, got {len(x)}")
+    check_eps(eps)
     values = torch.tensor(x, dtype=torch.float64)
     mu = values.mean()
     var = ((values - mu) ** 2).mean()  # biased: divide by N
@@ -21,10 +61,8 @@ def bn_by_hand(x: list[float], gamma: float, beta: float, eps: float = 1e-5):
 def running_after(k: int, start: float, batch_value: float, momentum=0.1):
     """A running statistic after k train steps that all see the same batch
     statistic: the start value's weight decays as (1 - momentum)^k."""
-    if k < 0:
-        raise ValueError(f"k must be >= 0, got k={k}")
-    if not 0.0 < momentum <= 1.0:
-        raise ValueError(f"momentum must be in (0, 1], got {momentum=}")
+    _check_int("k", k, minimum=0)
+    _check_fraction("momentum", momentum, low_open=False)
     decay = (1 - momentum) ** k
     return decay * start + (1 - decay) * batch_value
 
@@ -32,6 +70,9 @@ def running_after(k: int, start: float, batch_value: float, momentum=0.1):
 def steps_until_within(share: float, momentum: float = 0.1) -> int:
     """Smallest k with (1 - momentum)^k <= share: from then on the start
     value contributes at most `share` of the gap."""
+    # share <= 0 or momentum = 0 would loop forever; NaN would return 0
+    _check_fraction("share", share, low_open=True)
+    _check_fraction("momentum", momentum, low_open=True)
     k = 0
     while (1 - momentum) ** k > share:
         k += 1
@@ -45,8 +86,7 @@ def bias_gap(bias: float, train_steps: int, seed: int = 0):
     """Largest gap between BN(z) and BN(z + bias), for z standing in for
     conv outputs: in train mode, and in eval mode after `train_steps`
     training steps."""
-    if train_steps < 1:
-        raise ValueError(f"train_steps must be >= 1, got {train_steps=}")
+    _check_int("train_steps", train_steps, minimum=1)
     generator = torch.Generator().manual_seed(seed)
     bn_plain, bn_biased = nn.BatchNorm2d(4), nn.BatchNorm2d(4)
     train_gap = 0.0
@@ -66,19 +106,21 @@ def fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """One conv that computes bn(conv(x)) in eval mode. Per channel:
     y = gamma (conv(x) - mean) / sqrt(var + eps) + beta
       = scale * conv(x) + shift"""
-    if bn.training:
-        raise ValueError("bn must be in eval mode: folding uses its "
-                         "running statistics")
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    bias = conv.bias
+    _check_fold_args(conv, bn)  # eval mode, running stats, same channels
+    weight, bias = conv.weight, conv.bias
     if bias is None:
         bias = torch.zeros_like(bn.running_mean)
-    folded = nn.Conv2d(conv.in_channels, conv.out_channels,
-                       conv.kernel_size, stride=conv.stride,
-                       padding=conv.padding, bias=True)
+    gamma, beta = bn.weight, bn.bias
+    if gamma is None:  # affine=False: gamma = 1, beta = 0
+        gamma, beta = torch.ones_like(bias), torch.zeros_like(bias)
+    scale = gamma / torch.sqrt(bn.running_var + bn.eps)
+    # a copy keeps stride, padding, dilation, groups, dtype and device
+    folded = copy.deepcopy(conv)
     # every filter of output channel c is multiplied by scale[c]
-    folded.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
-    folded.bias.copy_(bn.bias + (bias - bn.running_mean) * scale)
+    shape = (-1,) + (1,) * (weight.dim() - 1)
+    folded.weight.copy_(weight * scale.view(shape))
+    new_bias = beta + (bias - bn.running_mean) * scale
+    folded.bias = nn.Parameter(new_bias.to(weight.dtype))
     return folded
 # --8<-- [end:fold]
 

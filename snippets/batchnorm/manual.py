@@ -7,25 +7,48 @@ import torch
 import torch.nn.functional as F
 
 
+def _require_float_tensor(name: str, value, device=None) -> None:
+    """Refuse what is not a floating-point tensor (on `device`, if given)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}")
+    if device is not None and value.device != device:
+        raise ValueError(f"{name} is on {value.device}, but x is on {device}")
+
+
+def check_eps(eps) -> float:
+    """eps must be a finite number > 0: NaN passes `eps <= 0` unnoticed."""
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(f"eps must be a number, got {type(eps).__name__}")
+    if not (math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a finite number > 0 (it keeps the division finite), got eps={eps}")
+    return float(eps)
+
+
 # --8<-- [start:check]
-def check_batch_norm_args(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) -> int:
-    """Refuse inputs training-mode BN cannot handle; return the channel count C."""
+def check_batch_norm_args(x, gamma, beta, eps: float) -> int:
+    """Refuse what training-mode BN cannot handle; return C."""
+    _require_float_tensor("x", x)
     if x.dim() < 2 or x.shape[1] == 0:
-        raise ValueError(f"x must have shape (N, C) or (N, C, H, W) with C >= 1, got {tuple(x.shape)}")
+        raise ValueError("x must have shape (N, C, ...) with C >= 1, "
+                         f"got {tuple(x.shape)}")
     channels = x.shape[1]
     per_channel = x.numel() // channels
     if per_channel < 2:
-        # One value per channel: its biased variance is 0 (and the unbiased one divides by
-        # N - 1 = 0), so x_hat would be 0 whatever x is. PyTorch refuses this too.
+        # One value per channel: its biased variance is 0, so x_hat
+        # would be 0 whatever x is. PyTorch refuses this too.
         raise ValueError(
-            f"x of shape {tuple(x.shape)} has {per_channel} value per channel; training-mode batch "
-            "norm needs more than 1 value per channel (the variance of one value is 0)"
-        )
+            f"x of shape {tuple(x.shape)} has {per_channel} value per "
+            "channel; training-mode batch norm needs more than 1 value "
+            "per channel (the variance of one value is 0)")
     for name, param in (("gamma", gamma), ("beta", beta)):
+        _require_float_tensor(name, param, x.device)
+        # (C,) exactly: a (1,) gamma would broadcast over every channel
         if param.shape != (channels,):
-            raise ValueError(f"{name} must have shape (C,) = ({channels},) to match x, got {tuple(param.shape)}")
-    if eps <= 0:
-        raise ValueError(f"eps must be > 0 (it keeps the division finite), got eps={eps}")
+            raise ValueError(f"{name} must have shape (C,) = ({channels},)"
+                             f" to match x, got {tuple(param.shape)}")
+    check_eps(eps)
     return channels
 # --8<-- [end:check]
 
@@ -38,28 +61,53 @@ class BatchNormSteps(NamedTuple):
     y: torch.Tensor  # gamma * x_hat + beta, same shape as x
 
 
-def batch_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float = 1e-5) -> BatchNormSteps:
-    """Training-mode BN of x with shape (N, C) or (N, C, H, W): statistics per channel (dim 1)."""
+def batch_norm(x, gamma, beta, eps: float = 1e-5) -> BatchNormSteps:
+    """Training-mode BN of x, shaped (N, C) or (N, C, H, W) or any
+    (N, C, ...): statistics per channel (dim 1), over all other dims."""
     check_batch_norm_args(x, gamma, beta, eps)
+    # float16 and bfloat16 are computed in float32, as PyTorch does:
+    # (x - mu)**2 of values near 1000 would overflow float16
+    x32 = x.to(torch.promote_types(x.dtype, torch.float32))
     dims = [0, *range(2, x.dim())]  # every dim except the channel dim 1
-    mu = x.mean(dim=dims, keepdim=True)  # keepdim: shape (1, C, 1, 1) broadcasts against x
-    var = ((x - mu) ** 2).mean(dim=dims, keepdim=True)  # 1/N: the biased variance
-    x_hat = (x - mu) / torch.sqrt(var + eps)
+    # keepdim: mu has shape (1, C, 1, 1) and broadcasts against x
+    mu = x32.mean(dim=dims, keepdim=True)
+    var = ((x32 - mu) ** 2).mean(dim=dims, keepdim=True)  # 1/N: biased
+    x_hat = (x32 - mu) / torch.sqrt(var + eps)
     y = gamma.reshape(mu.shape) * x_hat + beta.reshape(mu.shape)
-    return BatchNormSteps(mu.flatten(), var.flatten(), x_hat, y)
+    # statistics stay in float32; x_hat and y come back in x's dtype
+    return BatchNormSteps(mu.flatten(), var.flatten(),
+                          x_hat.to(x.dtype), y.to(x.dtype))
 # --8<-- [end:batch-norm]
 
 
 # --8<-- [start:identity]
-def identity_params(steps: BatchNormSteps, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
-    """gamma = sqrt(sigma^2 + eps) and beta = mu undo the normalisation, so y = x."""
+def identity_params(steps: BatchNormSteps, eps: float = 1e-5):
+    """gamma = sqrt(sigma^2 + eps) and beta = mu undo the normalisation
+    of the batch `steps` came from, so y = x for that batch."""
     return torch.sqrt(steps.var + eps), steps.mean
 # --8<-- [end:identity]
 
 
+# --8<-- [start:undo-fixed]
+def undo_error(batch_a, batch_b, eps: float = 1e-5) -> tuple[float, float]:
+    """gamma, beta that undo BN on batch A, used on batch B: the largest
+    |y - x| in training mode (B's own statistics) and in eval mode
+    (A's statistics, held fixed as the running statistics)."""
+    ones = torch.ones(batch_a.shape[1], dtype=batch_a.dtype)
+    steps_a = batch_norm(batch_a, ones, torch.zeros_like(ones), eps)
+    gamma, beta = identity_params(steps_a, eps)
+    train_y = batch_norm(batch_b, gamma, beta, eps).y
+    eval_y = F.batch_norm(batch_b, steps_a.mean, steps_a.var, gamma, beta,
+                          training=False, eps=eps)
+    return ((train_y - batch_b).abs().max().item(),
+            (eval_y - batch_b).abs().max().item())
+# --8<-- [end:undo-fixed]
+
+
 # --8<-- [start:rounding]
-def rounded_then_scaled(steps: BatchNormSteps, gamma: torch.Tensor, beta: torch.Tensor, decimals: int = 2):
-    """What the original lesson did: round x_hat first, then scale and shift the rounded values."""
+def rounded_then_scaled(steps: BatchNormSteps, gamma, beta, decimals=2):
+    """What the original lesson did: round x_hat first, then scale and
+    shift the rounded values."""
     return gamma * steps.x_hat.round(decimals=decimals) + beta
 # --8<-- [end:rounding]
 
@@ -71,6 +119,7 @@ def show(values: torch.Tensor, digits: int) -> str:
 
 X = [2.0, 4.0, 6.0, 8.0]
 GAMMA, BETA, EPS = 2.0, 1.0, 1e-5
+BATCH_B = [1.0, 2.0, 3.0, 10.0]
 
 
 def example() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, BatchNormSteps]:
@@ -85,6 +134,7 @@ def facts() -> dict:
     deviations = (x - steps.mean).flatten()
     lesson = rounded_then_scaled(steps, gamma, beta).flatten()
     exact = steps.y.flatten()
+    undo = undo_error(x, torch.tensor(BATCH_B, dtype=torch.float64).reshape(-1, 1))
     return {
         "x": X,
         "n": len(X),
@@ -111,17 +161,21 @@ def facts() -> dict:
         "identity_gamma": identity_params(steps, EPS)[0].item(),
         "identity_beta": identity_params(steps, EPS)[1].item(),
         "x_scaled": [10 * v + 3 for v in X],
+        "batch_b": BATCH_B,
+        "undo_train_error": undo[0],
+        "undo_eval_error": undo[1],
     }
 
 
 def main() -> None:
     # --8<-- [start:demo-identity]
     x = torch.tensor([2.0, 4.0, 6.0, 8.0]).reshape(4, 1)
-    # Without gamma and beta, scale and offset of the input are lost: 10x + 3 gives the same x_hat.
+    # Without gamma and beta, scale and offset of the input are lost:
+    # 10x + 3 gives the same x_hat.
     ones, zeros = torch.ones(1), torch.zeros(1)
     print(batch_norm(10 * x + 3, ones, zeros).x_hat.flatten())
     #> tensor([-1.3416, -0.4472,  0.4472,  1.3416])
-    # With gamma = sqrt(sigma^2 + eps) and beta = mu, BN gives back its input exactly.
+    # gamma = sqrt(sigma^2 + eps), beta = mu give back this batch exactly.
     gamma_id, beta_id = identity_params(batch_norm(x, ones, zeros))
     print(f"gamma = {gamma_id.item():.4f}, beta = {beta_id.item():.1f}")
     #> gamma = 2.2361, beta = 5.0
@@ -129,8 +183,18 @@ def main() -> None:
     #> tensor([2., 4., 6., 8.])
     # --8<-- [end:demo-identity]
 
+    # --8<-- [start:demo-undo-fixed]
+    batch_b = torch.tensor([1.0, 2.0, 3.0, 10.0]).reshape(4, 1)
+    train_err, eval_err = undo_error(x, batch_b)
+    print(f"training mode: |y - x| up to {train_err:.2f}")
+    #> training mode: |y - x| up to 2.10
+    print(f"fixed statistics: |y - x| up to {eval_err:.0e}")
+    #> fixed statistics: |y - x| up to 0e+00
+    # --8<-- [end:demo-undo-fixed]
+
     # --8<-- [start:demo-example]
-    x = torch.tensor([2.0, 4.0, 6.0, 8.0]).reshape(4, 1)  # N = 4 examples, C = 1 feature
+    # N = 4 examples, C = 1 feature
+    x = torch.tensor([2.0, 4.0, 6.0, 8.0]).reshape(4, 1)
     gamma, beta = torch.tensor([2.0]), torch.tensor([1.0])
     steps = batch_norm(x, gamma, beta, eps=1e-5)
     print("mu      =", steps.mean)
@@ -142,36 +206,48 @@ def main() -> None:
     print("y       =", steps.y.flatten())
     #> y       = tensor([-1.6833,  0.1056,  1.8944,  3.6833])
     # PyTorch's functional form, in training mode, computes the same y:
-    print(torch.allclose(steps.y, F.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5)))
+    expected = F.batch_norm(x, None, None, gamma, beta, training=True)
+    print(torch.allclose(steps.y, expected))
     #> True
     # --8<-- [end:demo-example]
 
     # --8<-- [start:demo-rounding]
-    print("y, rounded at the end:  ", show(steps.y, 2))
-    #> y, rounded at the end:   [-1.68, 0.11, 1.89, 3.68]
-    print("x_hat rounded first:    ", show(rounded_then_scaled(steps, gamma, beta), 2))
-    #> x_hat rounded first:     [-1.68, 0.10, 1.90, 3.68]
+    print("y, rounded at the end:", show(steps.y, 2))
+    #> y, rounded at the end: [-1.68, 0.11, 1.89, 3.68]
+    late = rounded_then_scaled(steps, gamma, beta)
+    print("x_hat rounded first:  ", show(late, 2))
+    #> x_hat rounded first:   [-1.68, 0.10, 1.90, 3.68]
     # --8<-- [end:demo-rounding]
 
     # --8<-- [start:demo-shapes]
     torch.manual_seed(0)
-    images = torch.randn(8, 3, 5, 5)  # (N, C, H, W): statistics over N, H, W for each channel
+    # (N, C, H, W): statistics over N, H, W for each channel
+    images = torch.randn(8, 3, 5, 5)
     steps = batch_norm(images, gamma=torch.ones(3), beta=torch.zeros(3))
     print(steps.mean.shape, steps.y.shape)
     #> torch.Size([3]) torch.Size([8, 3, 5, 5])
+    # float16 values near 1000: (x - mu)**2 would overflow float16,
+    # so the statistics are computed in float32, as PyTorch does
+    big = (1000 + 300 * torch.randn(64, 3)).half()
+    y = batch_norm(big, torch.ones(3), torch.zeros(3)).y
+    print(y.dtype, y.std(dim=0).float())
+    #> torch.float16 tensor([1.0078, 1.0078, 1.0078])
     # --8<-- [end:demo-shapes]
 
     # --8<-- [start:demo-errors]
-    for bad in (
-        lambda: batch_norm(torch.tensor([[4.0]]), torch.ones(1), torch.zeros(1)),  # N = 1, C = 1
-        lambda: batch_norm(torch.randn(8, 3), torch.ones(4), torch.zeros(3)),  # 4 gammas, 3 channels
-    ):
+    bad_inputs = [
+        (torch.tensor([[4.0]]), torch.ones(1)),  # N = 1, C = 1
+        (torch.randn(8, 3), torch.ones(4)),  # 4 gammas, 3 channels
+        (torch.randn(8, 3), torch.ones(1)),  # would broadcast
+    ]
+    for x, gamma in bad_inputs:
         try:
-            bad()
+            batch_norm(x, gamma, torch.zeros(x.shape[1]))
         except ValueError as error:
             print("ValueError:", error)
             #> ValueError: x of shape (1, 1) has 1 value per channel; training-mode batch norm needs more than 1 value per channel (the variance of one value is 0)
             #> ValueError: gamma must have shape (C,) = (3,) to match x, got (4,)
+            #> ValueError: gamma must have shape (C,) = (3,) to match x, got (1,)
     try:
         torch.nn.BatchNorm1d(1).train()(torch.tensor([[4.0]]))
     except ValueError as error:

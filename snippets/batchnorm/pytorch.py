@@ -3,44 +3,152 @@
 import torch
 from torch import nn
 
+from snippets.batchnorm.manual import _require_float_tensor, check_batch_norm_args, check_eps
+
+
+def _check_per_channel(name: str, value, x) -> None:
+    """A running statistic, gamma or beta: shape (C,) exactly, so that it
+    cannot broadcast a single value over every channel."""
+    _require_float_tensor(name, value, x.device)
+    if value.shape != (x.shape[1],):
+        raise ValueError(f"{name} must have shape (C,) = ({x.shape[1]},) "
+                         f"to match x, got {tuple(value.shape)}")
+
+
+def _check_momentum(momentum) -> None:
+    if momentum is None:
+        return
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
+        raise TypeError(f"momentum must be a number or None, got {momentum!r}")
+    if not 0.0 <= momentum <= 1.0:  # also refuses NaN
+        raise ValueError(f"momentum must be in [0, 1] or None, got momentum={momentum}")
+
+
+def _upcast(x: torch.Tensor) -> torch.Tensor:
+    """float16/bfloat16 -> float32, as PyTorch's CPU batch norm computes."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
 
 # --8<-- [start:per-channel]
-def per_channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One mean and one (biased) variance per channel of an (N, C, H, W) batch, over N, H and W."""
+def per_channel_stats(x: torch.Tensor):
+    """One mean and one (biased) variance per channel of an (N, C, H, W)
+    batch, over N, H and W (in float32 at least)."""
+    _require_float_tensor("x", x)
     if x.dim() != 4:
         raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x.shape)}")
+    x = _upcast(x)
     return x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), correction=0)
 
 
 def batch_norm_2d(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """What a fresh nn.BatchNorm2d (gamma = 1, beta = 0) computes in train mode."""
+    """What a fresh nn.BatchNorm2d (gamma = 1, beta = 0) computes in
+    train mode."""
     mean, var = per_channel_stats(x)
-    mean, var = mean.view(1, -1, 1, 1), var.view(1, -1, 1, 1)  # broadcast over N, H, W
-    return (x - mean) / torch.sqrt(var + eps)
+    # one value per channel or a bad eps: refused as on the previous page
+    check_batch_norm_args(x, torch.ones_like(mean), torch.ones_like(mean),
+                          eps)
+    # broadcast over N, H, W
+    mean, var = mean.view(1, -1, 1, 1), var.view(1, -1, 1, 1)
+    return ((_upcast(x) - mean) / torch.sqrt(var + eps)).to(x.dtype)
 # --8<-- [end:per-channel]
 
 
+def check_running_args(running_mean, running_var, x, momentum, num_batches_tracked) -> None:
+    """Refuse what BN's running update cannot handle."""
+    if isinstance(num_batches_tracked, bool) or not isinstance(num_batches_tracked, int) \
+            or num_batches_tracked < 0:
+        raise ValueError(f"num_batches_tracked must be an int >= 0, got {num_batches_tracked!r}")
+    _require_float_tensor("x", x)
+    if x.dim() < 2:
+        raise ValueError(f"x must have shape (N, C, ...), got {tuple(x.shape)}")
+    if x.numel() // max(x.shape[1], 1) < 2:
+        # PyTorch: "Expected more than 1 value per channel when training";
+        # the unbiased variance of one value divides by N - 1 = 0 (NaN)
+        raise ValueError(
+            f"x of shape {tuple(x.shape)} has fewer than 2 values per channel: "
+            "the running variance needs more than 1 value per channel")
+    _check_per_channel("running_mean", running_mean, x)
+    _check_per_channel("running_var", running_var, x)
+    _check_momentum(momentum)
+
+
+def check_eval_args(x, running_mean, running_var, gamma, beta, eps) -> None:
+    """Refuse what eval-mode BN cannot handle (a batch of one is fine)."""
+    _require_float_tensor("x", x)
+    if x.dim() < 2 or x.shape[1] == 0:
+        raise ValueError(f"x must have shape (N, C, ...), got {tuple(x.shape)}")
+    for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                        ("gamma", gamma), ("beta", beta)):
+        _check_per_channel(name, value, x)
+    check_eps(eps)
+
+
 # --8<-- [start:running]
-def update_running_stats(running_mean, running_var, x: torch.Tensor, momentum: float = 0.1):
-    """One train-mode step of BN's running averages; momentum weights the NEW batch."""
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"momentum must be in [0, 1], got momentum={momentum}")
+def update_running_stats(running_mean, running_var, x, momentum=0.1,
+                         num_batches_tracked: int = 0):
+    """One train-mode step of BN's running averages; momentum weights
+    the NEW batch. momentum=None: the plain average of all batches, for
+    which the layer counts batches (num_batches_tracked, before this
+    step)."""
+    check_running_args(running_mean, running_var, x, momentum,
+                       num_batches_tracked)
+    if momentum is None:
+        momentum = 1.0 / (num_batches_tracked + 1)
     dims = [0, *range(2, x.dim())]  # every dim except the channel dim 1
-    batch_mean = x.mean(dim=dims)
-    batch_var = x.var(dim=dims, correction=1)  # UNBIASED (N - 1), unlike the forward pass
+    x32 = _upcast(x)
+    batch_mean = x32.mean(dim=dims)
+    # UNBIASED (N - 1), unlike the forward pass
+    batch_var = x32.var(dim=dims, correction=1)
     new_mean = (1 - momentum) * running_mean + momentum * batch_mean
     new_var = (1 - momentum) * running_var + momentum * batch_var
-    return new_mean, new_var
+    # the buffers keep their own dtype
+    return new_mean.to(running_mean.dtype), new_var.to(running_var.dtype)
 
 
-def eval_batch_norm(x, running_mean, running_var, gamma, beta, eps: float = 1e-5) -> torch.Tensor:
-    """Eval-mode BN: the stored running statistics replace the batch's own."""
+def eval_batch_norm(x, running_mean, running_var, gamma, beta,
+                    eps: float = 1e-5) -> torch.Tensor:
+    """Eval-mode BN: the stored running statistics replace the batch's
+    own."""
+    check_eval_args(x, running_mean, running_var, gamma, beta, eps)
     shape = (1, -1) + (1,) * (x.dim() - 2)  # (1, C) or (1, C, 1, 1)
-    x_hat = (x - running_mean.view(shape)) / torch.sqrt(running_var.view(shape) + eps)
-    return gamma.view(shape) * x_hat + beta.view(shape)
+    mean, var = running_mean.view(shape), running_var.view(shape)
+    x_hat = (_upcast(x) - mean) / torch.sqrt(var + eps)
+    y = gamma.view(shape) * x_hat + beta.view(shape)
+    return y.to(x.dtype)
 # --8<-- [end:running]
 
 
+# --8<-- [start:depth]
+class Block(nn.Module):
+    """Linear -> BN -> ReLU, optionally with a skip connection around it."""
+
+    def __init__(self, width: int, residual: bool):
+        super().__init__()
+        self.residual = residual
+        self.layers = nn.Sequential(nn.Linear(width, width),
+                                    nn.BatchNorm1d(width), nn.ReLU())
+
+    def forward(self, h):
+        return h + self.layers(h) if self.residual else self.layers(h)
+
+
+def gradient_growth(depth: int, residual: bool, width: int = 64,
+                    batch: int = 64, seed: int = 0) -> float:
+    """At initialisation, in train mode: the gradient norm of the FIRST
+    linear layer's weights over that of the LAST, for a random loss."""
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth=}")
+    with torch.random.fork_rng():  # leave the global generator alone
+        torch.manual_seed(seed)
+        net = nn.Sequential(*(Block(width, residual) for _ in range(depth)))
+        out = net(torch.randn(batch, width))
+        (out * torch.randn_like(out)).sum().backward()
+    first, last = net[0].layers[0].weight, net[-1].layers[0].weight
+    return (first.grad.norm() / last.grad.norm()).item()
+# --8<-- [end:depth]
+
+
+DEPTHS = (2, 10, 20, 40)
 X = [[2.0], [4.0], [6.0], [8.0]]
 BATCH_A = [[4.0], [2.0], [6.0], [8.0]]
 BATCH_B = [[4.0], [10.0], [12.0], [14.0]]
@@ -76,6 +184,9 @@ def facts() -> dict:
     first_row_outputs(shared, training=True)  # two train steps update the running stats
     eval_a, eval_b = first_row_outputs(shared, training=False)
     return {
+        "depths": list(DEPTHS),
+        "plain_growth": [gradient_growth(d, residual=False) for d in DEPTHS],
+        "residual_growth": [gradient_growth(d, residual=True) for d in DEPTHS],
         "x": [row[0] for row in X],
         "momentum": fresh.momentum,  # PyTorch's default
         "keep": 1 - fresh.momentum,
@@ -167,6 +278,17 @@ def main() -> None:
     print(f"eval mode:  4.0 -> {a_eval:.4f} in batch A, {b_eval:.4f} in batch B")
     #> eval mode:  4.0 -> 1.4087 in batch A, 1.4087 in batch B
     # --8<-- [end:demo-train-eval]
+
+    # --8<-- [start:demo-depth]
+    for depth in (2, 10, 20, 40):
+        plain = gradient_growth(depth, residual=False)
+        skip = gradient_growth(depth, residual=True)
+        print(f"{depth:2d} blocks: plain {plain:7.1f}x, residual {skip:4.1f}x")
+        #>  2 blocks: plain     1.2x, residual  1.1x
+        #> 10 blocks: plain     6.4x, residual  2.6x
+        #> 20 blocks: plain    43.0x, residual  4.1x
+        #> 40 blocks: plain  2130.0x, residual  7.8x
+    # --8<-- [end:demo-depth]
 
 
 if __name__ == "__main__":

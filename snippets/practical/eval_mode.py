@@ -31,6 +31,9 @@ def two_calls(model, x):
 @torch.no_grad()
 def in_two_batches(model, x, batch_a, batch_b):
     """The output for the one example x, batched with a, then with b."""
+    if x.dim() < 1 or len(x) != 1:
+        raise ValueError(f"x must hold one example, shape (1, ...), "
+                         f"got {tuple(x.shape)}")
     out_a = model(torch.cat([x, batch_a]))
     out_b = model(torch.cat([x, batch_b]))
     return out_a[0], out_b[0]
@@ -39,15 +42,18 @@ def in_two_batches(model, x, batch_a, batch_b):
 
 # --8<-- [start:predict]
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Eval mode AND no autograd; then restore the mode."""
-    was_training = model.training
+    """Eval mode AND no autograd; then restore every module's mode."""
+    # each submodule's own flag: a BN layer the caller froze with .eval()
+    # inside a training model must stay frozen afterwards
+    modes = [(module, module.training) for module in model.modules()]
     # dropout off, BatchNorm uses its running statistics
     model.eval()
     try:
         with torch.inference_mode():  # no graph: faster, less memory
             return model(x)
     finally:
-        model.train(was_training)  # the training loop goes on as before
+        for module, training in modes:  # the training loop goes on
+            module.training = training
 # --8<-- [end:predict]
 
 
@@ -116,6 +122,11 @@ def main() -> None:
     #> tensor([[-0.0425, -0.2852]])
     print("still training afterwards:", model.training)
     #> still training afterwards: True
+    model = batchnorm_net()
+    model[1].eval()  # BN frozen on purpose, the rest trains
+    predict(model, x)
+    print("BN still frozen:", not model[1].training, model.training)
+    #> BN still frozen: True True
     # --8<-- [end:demo-predict]
 
 

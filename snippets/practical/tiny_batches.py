@@ -1,15 +1,26 @@
 """BatchNorm with tiny batches: noisy statistics, an error at batch size 1, and two batch-free norms."""
 
+import copy
+
 import torch
 from torch import nn
+
+
+def _check_count(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
+    return value
 
 
 # --8<-- [start:spread]
 def batch_statistics_spread(batch_size: int, n_batches: int = 10_000):
     """How far the batch mean and batch variance of N(0, 1) data move
     from batch to batch: their standard deviations over many batches."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size=}")
+    _check_count("batch_size", batch_size, minimum=1)
+    # the spread of a single batch's statistic is undefined
+    _check_count("n_batches", n_batches, minimum=2)
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(n_batches, batch_size, generator=generator)
     means = x.mean(dim=1)
@@ -22,6 +33,9 @@ def batch_statistics_spread(batch_size: int, n_batches: int = 10_000):
 @torch.no_grad()
 def batch_independent(norm: nn.Module, x: torch.Tensor) -> bool:
     """Does example 0 get the same output alone as inside the batch x?"""
+    # on a copy: a train-mode BN would fold both calls into the running
+    # statistics of the caller's layer
+    norm = copy.deepcopy(norm)
     return torch.allclose(norm(x)[:1], norm(x[:1]), atol=1e-5)
 
 

@@ -86,7 +86,8 @@ def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="k must be >= 0"):
         ex.running_after(-1, 0.0, 1.0)
     with pytest.raises(ValueError, match="momentum must be in"):
-        ex.running_after(1, 0.0, 1.0, momentum=0.0)
+        ex.running_after(1, 0.0, 1.0, momentum=1.5)
+    assert ex.running_after(3, 2.0, 9.0, momentum=0.0) == 2.0  # PyTorch accepts momentum=0
     with pytest.raises(ValueError, match="train_steps must be >= 1"):
         ex.bias_gap(1.0, train_steps=0)
     with pytest.raises(ValueError, match="bn must be in eval mode"):

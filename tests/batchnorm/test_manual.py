@@ -159,9 +159,9 @@ def test_input_without_a_channel_dim_is_refused(shape):
         manual.batch_norm(torch.randn(shape), torch.ones(1), torch.zeros(1))
 
 
-@pytest.mark.parametrize("eps", [0.0, -1e-5])
+@pytest.mark.parametrize("eps", [0.0, -1e-5, float("nan"), float("inf")])
 def test_eps_must_be_positive(eps):
-    with pytest.raises(ValueError, match="eps must be > 0"):
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
         manual.batch_norm(torch.randn(4, 1), torch.ones(1), torch.zeros(1), eps=eps)
 
 

@@ -38,3 +38,37 @@ def test_the_shift_follows_the_drop_rate():
 def test_bad_input_is_refused(kwargs, name):
     with pytest.raises(ValueError, match=name):
         dbn.dropout_variance(0.0, **kwargs)
+
+
+@pytest.mark.claim("practical/width-shrinks-shift")
+def test_the_shift_shrinks_with_width_for_correlated_inputs_only():
+    facts = dbn.facts()
+    shared, alone, predicted = facts["shift_shared"], facts["shift_independent"], facts["predicted_shared"]
+    assert facts["widths"] == [1, 16, 256]
+    assert shared[0] < shared[1] < shared[2] and shared[2] > 0.97  # towards 1: no shift
+    for measured, formula in zip(shared, predicted):
+        assert measured == pytest.approx(formula, abs=0.03)
+    for ratio in alone:  # independent inputs: 1 - p at every width
+        assert ratio == pytest.approx(0.5, abs=0.03)
+
+
+@given(width=st.integers(1, 64), p=st.floats(0.0, 0.9), shared=st.floats(0.0, 1.0))
+@settings(max_examples=25, deadline=None)
+def test_predicted_shift_is_exact_for_the_averaging_layer(width, p, shared):
+    """Var of mean(a_i x_i / (1 - p)) = Var(mean x) + p / ((1 - p) width) for unit-variance x_i."""
+    eval_var = shared + (1 - shared) / width
+    train_var = eval_var + p / (1 - p) / width
+    assert dbn.predicted_shift(width, p, shared) == pytest.approx(eval_var / train_var)
+    assert dbn.predicted_shift(width, p, shared) <= 1.0
+
+
+def test_train_then_eval_is_seeded_and_leaves_the_global_generator_alone():
+    x = dbn.activations(steps=20)
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    first = dbn.train_then_eval(True, 0.5, x)
+    assert torch.equal(torch.rand(2), expected)
+    assert dbn.train_then_eval(True, 0.5, x) == first
+    with pytest.raises(ValueError, match="batches must have shape"):
+        dbn.train_then_eval(True, 0.5, x[0])

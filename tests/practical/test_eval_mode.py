@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from snippets.practical import eval_mode
@@ -51,3 +52,41 @@ def test_page_numbers():
     assert not torch.equal(facts["drop_first"], facts["drop_second"])
     assert not torch.allclose(facts["bn_in_a"], facts["bn_in_b"], atol=0.05)
     assert facts["batch_size"] == 8
+
+
+@pytest.mark.claim("practical/predict-restores-each-module")
+def test_predict_restores_every_submodules_own_mode():
+    """Probe: predict used to call model.train(was_training), which unfroze a BN layer the caller
+    had put in eval mode inside a training model."""
+    x, batch_a, _ = eval_mode.inputs()
+    model = eval_mode.batchnorm_net()
+    model[1].eval()  # frozen BN
+    before = {name: m.training for name, m in model.named_modules()}
+    stats = model[1].running_mean.clone()
+    eval_mode.predict(model, torch.cat([x, batch_a]))
+    assert {name: m.training for name, m in model.named_modules()} == before
+    model(torch.cat([x, batch_a]))  # a training step afterwards
+    assert torch.equal(model[1].running_mean, stats)  # the frozen BN still does not update
+
+
+def test_predict_restores_the_modes_even_when_the_forward_pass_fails():
+    model = eval_mode.batchnorm_net()
+    model[3].eval()
+    with pytest.raises(RuntimeError):
+        eval_mode.predict(model, torch.randn(2, 5))  # wrong feature count
+    assert model.training and model[1].training and not model[3].training
+
+
+def test_predict_on_meta_and_in_half_precision():
+    model = eval_mode.dropout_net()
+    out = eval_mode.predict(model.to("meta"), torch.empty(3, 4, device="meta"))
+    assert out.device.type == "meta" and out.shape == (3, 2) and model.training
+    model = eval_mode.batchnorm_net().to(torch.bfloat16)
+    assert eval_mode.predict(model, torch.randn(1, 4, dtype=torch.bfloat16)).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("x", [torch.randn(2, 4), torch.randn(4), torch.tensor(1.0)])
+def test_in_two_batches_wants_one_example(x):
+    _, batch_a, batch_b = eval_mode.inputs()
+    with pytest.raises(ValueError, match="x must hold one example"):
+        eval_mode.in_two_batches(eval_mode.batchnorm_net(), x, batch_a, batch_b)

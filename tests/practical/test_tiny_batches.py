@@ -41,3 +41,27 @@ def test_group_and_layer_norm_do_not_look_at_the_batch():
 def test_bad_batch_size_is_refused():
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         tb.batch_statistics_spread(0)
+
+
+def test_batch_independent_leaves_the_callers_running_statistics_alone():
+    """Probe: the probe used to run a train-mode BN twice, folding both calls into the caller's
+    running statistics and num_batches_tracked."""
+    bn = nn.BatchNorm2d(8)
+    state = {k: v.clone() for k, v in bn.state_dict().items()}
+    tb.batch_independent(bn, torch.randn(4, 8, 5, 5) + 3)
+    assert all(torch.equal(v, state[k]) for k, v in bn.state_dict().items())
+    assert bn.training
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an int"),
+        ({"batch_size": 2, "n_batches": 1}, ValueError, "n_batches must be >= 2"),
+        ({"batch_size": True}, TypeError, "batch_size must be an int"),
+    ],
+)
+def test_spread_arguments_are_checked(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        tb.batch_statistics_spread(**kwargs)

@@ -135,7 +135,9 @@ P = 0.2
 STEPS = 50
 DRAWS = 1000
 SHOWN_STEPS = [1, 5, 10, 20, 50]
-ZAREMBA_RATES = {"medium": 0.5, "large": 0.65}  # non-recurrent dropout, Zaremba et al.
+# Zaremba et al.: large from the authors' main.lua; medium from TensorFlow's PTB tutorial,
+# which reproduces the paper's configurations (keep_prob 0.5 and 0.35).
+ZAREMBA_RATES = {"medium": 0.5, "large": 0.65}
 
 
 def facts() -> dict:
@@ -155,6 +157,8 @@ def facts() -> dict:
         "hidden_last": hidden[-1].item(),
         "zaremba_medium": ZAREMBA_RATES["medium"],
         "zaremba_large": ZAREMBA_RATES["large"],
+        "zaremba_medium_growth": 1 / (1 - ZAREMBA_RATES["medium"]),
+        "zaremba_large_growth": 1 / (1 - ZAREMBA_RATES["large"]),
     }
 
 

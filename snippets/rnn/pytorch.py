@@ -67,6 +67,40 @@ def run_stacked(layers: list, x: torch.Tensor, p: float,
 # --8<-- [end:stacked]
 
 
+# --8<-- [start:zaremba-stack]
+class ZarembaLSTM(nn.Module):
+    """Dropout on all L + 1 non-recurrent connections (Zaremba et al.):
+    nn.LSTM(dropout=p) supplies the L - 1 between the layers; the input of
+    layer 1 and the output of layer L need their own nn.Dropout."""
+
+    def __init__(self, input_size, hidden_size, num_layers, p):
+        super().__init__()
+        self.drop_in = nn.Dropout(p)  # 1: what enters layer 1
+        between = p if num_layers > 1 else 0.0  # 0 avoids the warning
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers,
+                            dropout=between)  # L - 1: between layers
+        self.drop_out = nn.Dropout(p)  # 1: what layer L hands on
+
+    def forward(self, x):
+        out, state = self.lstm(self.drop_in(x))
+        return self.drop_out(out), state
+
+
+def masks_drawn(module: nn.Module, x: torch.Tensor, seed: int = 0) -> int:
+    """How many dropout masks of x's shape one forward pass draws: replay
+    F.dropout until the random number generator is where the pass left it."""
+    torch.manual_seed(seed)
+    module(x)
+    after = torch.get_rng_state()
+    torch.manual_seed(seed)
+    for count in range(10):
+        if torch.equal(torch.get_rng_state(), after):
+            return count
+        F.dropout(torch.ones_like(x), 0.5)
+    raise RuntimeError("more than 9 masks, or masks of another shape")
+# --8<-- [end:zaremba-stack]
+
+
 # --8<-- [start:warning]
 def single_layer_lstm(p: float):
     """nn.LSTM(num_layers=1, dropout=p), and the warnings PyTorch gives building it."""
@@ -123,6 +157,8 @@ def facts() -> dict:
         "norm_before": before.item(),
         "norm_after": total_norm(clipped).item(),
         "warning": single_layer_lstm(0.5)[1][0],
+        "zaremba_masks": [masks_drawn(ZarembaLSTM(4, 4, n, 0.5), torch.ones(3, 2, 4))
+                          for n in (1, 2, 3)],
     }
 
 
@@ -139,6 +175,20 @@ def main() -> None:
     print("2 layers, dropout between them:", torch.equal(packaged, by_hand))
     #> 2 layers, dropout between them: True
     # --8<-- [end:demo-stacked]
+
+    # --8<-- [start:demo-zaremba-stack]
+    x = torch.randn(6, 2, 4)  # input_size = hidden_size: masks of one shape
+    for layers in [1, 2, 3]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the one-layer warning, below
+            plain = nn.LSTM(4, 4, num_layers=layers, dropout=0.5)
+        zaremba = ZarembaLSTM(4, 4, num_layers=layers, p=0.5)
+        print(f"L = {layers}: nn.LSTM(dropout=p) draws {masks_drawn(plain, x)}, "
+              f"ZarembaLSTM {masks_drawn(zaremba, x)}")
+        #> L = 1: nn.LSTM(dropout=p) draws 0, ZarembaLSTM 2
+        #> L = 2: nn.LSTM(dropout=p) draws 1, ZarembaLSTM 3
+        #> L = 3: nn.LSTM(dropout=p) draws 2, ZarembaLSTM 4
+    # --8<-- [end:demo-zaremba-stack]
 
     # --8<-- [start:demo-warning]
     torch.manual_seed(0)

@@ -48,6 +48,8 @@ def test_page_numbers():
     assert facts["shown_steps"] == [1, 5, 10, 20, 50]
     assert facts["hidden"][-1] > 50 * facts["inputs"][-1]
     assert (facts["zaremba_medium"], facts["zaremba_large"]) == (0.5, 0.65)
+    assert facts["zaremba_medium_growth"] == 2.0
+    assert facts["zaremba_large_growth"] == pytest.approx(1 / 0.35)
 
 
 @pytest.mark.parametrize("shape", [(3, 2, 4), (1, 2, 4)])

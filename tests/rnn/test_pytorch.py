@@ -128,3 +128,39 @@ def test_page_numbers():
     assert facts["norm_before"] > 10 * facts["max_norm"]
     assert facts["norm_after"] == pytest.approx(facts["max_norm"], abs=1e-5)
     assert "num_layers=1" in facts["warning"]
+
+
+@pytest.mark.claim("rnn/lstm-dropout-l-minus-1")
+@pytest.mark.parametrize("num_layers", [1, 2, 3, 4])
+def test_nn_lstm_draws_l_minus_one_masks(num_layers):
+    """Counted from the random number generator: none on the input, none on the output."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lstm = nn.LSTM(4, 4, num_layers=num_layers, dropout=0.5)
+    assert pytorch.masks_drawn(lstm, torch.randn(5, 2, 4)) == num_layers - 1
+    assert pytorch.masks_drawn(lstm.eval(), torch.randn(5, 2, 4)) == 0
+
+
+@pytest.mark.claim("rnn/zaremba-l-plus-1")
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
+def test_zaremba_lstm_draws_l_plus_one_masks_where_the_paper_puts_them(num_layers):
+    torch.manual_seed(0)
+    model = pytorch.ZarembaLSTM(4, 4, num_layers, p=0.5)
+    x = torch.randn(5, 2, 4)
+    assert pytorch.masks_drawn(model, x) == num_layers + 1
+    layers = pytorch.split_layers(model.lstm)
+    torch.manual_seed(3)
+    out, _ = model(x)
+    torch.manual_seed(3)
+    by_hand = nn.functional.dropout(x, 0.5)  # the input of layer 1
+    by_hand = pytorch.run_stacked(layers, by_hand, 0.5, training=True)  # L - 1 between
+    by_hand = nn.functional.dropout(by_hand, 0.5)  # the output of layer L
+    assert torch.equal(out, by_hand)
+    assert pytorch.facts()["zaremba_masks"] == [2, 3, 4]
+
+
+def test_masks_drawn_gives_up_on_masks_it_cannot_count():
+    with pytest.raises(RuntimeError, match="more than 9 masks"):
+        pytorch.masks_drawn(lambda x: nn.functional.dropout(torch.ones(7), 0.5), torch.ones(5, 2, 4))

@@ -147,3 +147,29 @@ def test_demo_numbers_on_the_page():
     facts = zoneout.facts()
     assert facts["demo_train"].tolist() == [1.0, 6.0, 3.0, 8.0]  # units 0 and 2 zoned out
     assert facts["demo_eval"].tolist() == [3.0, 4.0, 5.0, 6.0]
+
+
+@pytest.mark.claim("rnn/h-mask-keeps-copy-path")
+def test_fresh_mask_on_h_leaves_the_copy_path_intact():
+    """In the copy regime (f = 1, i = 0) h_{t-1} only feeds the gates, which are saturated:
+    d c_T / d c_0 is 1 in every unit with or without a fresh mask on h_{t-1}."""
+    for mask_on in (None, "h"):
+        grad = zoneout.copy_path_gradient(mask_on, p=0.25, steps=10)
+        torch.testing.assert_close(grad, torch.ones_like(grad), atol=1e-6, rtol=0)
+
+
+@pytest.mark.claim("rnn/c-mask-cuts-copy-path")
+def test_fresh_mask_on_c_cuts_the_copy_path():
+    grad = zoneout.copy_path_gradient("c", p=0.25, steps=10)
+    reached = grad.abs() > 1e-3  # elsewhere only the shut input gate (~2e-9) leaks through
+    assert grad[~reached].abs().max() < 1e-6
+    assert reached.float().mean().item() == pytest.approx(0.75**10, abs=0.01)
+    torch.testing.assert_close(grad[reached], torch.full_like(grad[reached], (1 / 0.75) ** 10))
+    facts = zoneout.facts()
+    assert facts["copy_h_min"] == facts["copy_h_max"] == facts["copy_none_min"] == 1.0
+    assert facts["copy_c_share"] < 0.1 and facts["copy_c_min"] == 0.0
+
+
+def test_copy_path_refuses_unknown_targets():
+    with pytest.raises(ValueError, match="mask_on must be"):
+        zoneout.copy_path_gradient("w")

@@ -2,6 +2,7 @@
 
 import copy
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -9,28 +10,51 @@ from torch import nn
 from snippets.cnn.dropout2d import FIGURE_STYLE, GREY, save_svg
 
 
+def check_settings(patience, min_delta) -> None:
+    """patience: a whole number of epochs >= 1; min_delta: a finite float >= 0."""
+    if isinstance(patience, bool) or not isinstance(patience, numbers.Integral):
+        raise TypeError(f"patience must be an int, got patience={patience!r}")
+    if patience < 1:
+        raise ValueError(f"patience must be at least 1 epoch, got patience={patience}")
+    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
+        raise TypeError(f"min_delta must be a float, got min_delta={min_delta!r}")
+    if not (math.isfinite(min_delta) and min_delta >= 0):
+        raise ValueError(f"min_delta must be a finite float >= 0, got min_delta={min_delta}")
+
+
+def as_loss(val_loss) -> float:
+    """A Python float from a number or a one-element tensor (NaN allowed)."""
+    if isinstance(val_loss, torch.Tensor) and val_loss.numel() == 1:
+        return float(val_loss.detach())
+    if isinstance(val_loss, bool) or not isinstance(val_loss, numbers.Real):
+        raise TypeError(f"val_loss must be a number or a one-element tensor, "
+                        f"got val_loss={val_loss!r}")
+    return float(val_loss)
+
+
 # --8<-- [start:helper]
 class EarlyStopping:
-    """Watch the validation loss once per epoch. An epoch counts as an improvement only if it
-    beats the best loss so far by more than min_delta; after `patience` epochs in a row
-    without one, step() says stop. The best weights are kept as a deep copy."""
+    """Watch the validation loss once per epoch. An epoch counts as an
+    improvement only if it beats the best loss so far by more than
+    min_delta (a tie does not; NaN never does). After `patience` epochs in
+    a row without one, step() says stop. The best weights are kept as a
+    deep copy."""
 
     def __init__(self, patience: int, min_delta: float = 0.0):
-        if patience < 1:
-            raise ValueError(f"patience must be at least 1 epoch, got patience={patience}")
-        if min_delta < 0:
-            raise ValueError(f"min_delta must be >= 0, got min_delta={min_delta}")
+        check_settings(patience, min_delta)
         self.patience, self.min_delta = patience, min_delta
         self.best_loss, self.best_epoch, self.best_state = math.inf, 0, None
         self.epoch, self.bad_epochs = 0, 0
 
     def step(self, val_loss: float, model: nn.Module) -> bool:
-        """Record one epoch's validation loss; True means: stop training now."""
+        """Record one epoch's loss; True means: stop training now."""
+        val_loss = as_loss(val_loss)  # a float: no tensor, no graph kept
         self.epoch += 1
-        if val_loss < self.best_loss - self.min_delta:
+        if val_loss < self.best_loss - self.min_delta:  # False for NaN
             self.best_loss, self.best_epoch, self.bad_epochs = val_loss, self.epoch, 0
-            # state_dict() holds references to the live tensors, which the optimizer will
-            # keep changing in place: without the deep copy the "best" weights drift along.
+            # state_dict() holds references to the live tensors, which
+            # the optimizer keeps changing in place: without the deep
+            # copy the "best" weights would drift along with them.
             self.best_state = copy.deepcopy(model.state_dict())
         else:
             self.bad_epochs += 1
@@ -39,7 +63,8 @@ class EarlyStopping:
     def restore(self, model: nn.Module) -> None:
         """Load the weights of the best epoch back into the model."""
         if self.best_state is None:
-            raise RuntimeError("restore() needs at least one call of step() first")
+            raise RuntimeError("restore() needs a step() that improved first")
+        # load_state_dict copies the values in: best_state stays a copy.
         model.load_state_dict(self.best_state)
 # --8<-- [end:helper]
 
@@ -103,6 +128,23 @@ def save_figure(path, patience: int = 3) -> None:
 # --8<-- [end:figure]
 
 
+# --8<-- [start:quadratic]
+def kept_fractions(mu, lr: float, steps: int):
+    """On a quadratic loss with Hessian eigenvalue mu, the fraction of the
+    optimum w* that a direction has reached: after `steps` of gradient
+    descent from w = 0, and with an L2 penalty (alpha / 2)||w||^2 where
+    alpha = 1 / (lr * steps). Returns (early stopping, L2)."""
+    mu = torch.as_tensor(mu, dtype=torch.float64)
+    alpha = 1.0 / (lr * steps)
+    early = 1 - (1 - lr * mu) ** steps  # each step closes lr * mu of the gap
+    l2 = mu / (mu + alpha)  # the minimum of J(w) + (alpha / 2)||w||^2
+    return early, l2
+# --8<-- [end:quadratic]
+
+
+LR, STEPS, RATIOS = 0.01, 100, [0.01, 0.1, 1.0, 10.0, 100.0]
+
+
 def facts() -> dict:
     _, plain = train_with_early_stopping(VAL_LOSSES, patience=3)
     _, strict = train_with_early_stopping(VAL_LOSSES, patience=3, min_delta=0.01)
@@ -119,7 +161,23 @@ def facts() -> dict:
         "strict_best_loss": strict.best_loss,
         "strict_stop_epoch": strict.epoch,
         "saved_epochs": len(VAL_LOSSES) - plain.epoch,
+        "lr": LR,
+        "steps": STEPS,
+        "alpha": 1 / (LR * STEPS),
+        "gap_at_alpha": float(abs(early_at(1.0) - l2_at(1.0))),
+        "small_ratio": RATIOS[0],
+        "small_rel_gap": float(abs(early_at(RATIOS[0]) / l2_at(RATIOS[0]) - 1)),
+        "overshoot": float(kept_fractions(1.5 / LR, LR, 1)[0]),
     }
+
+
+def early_at(ratio: float):
+    """kept_fractions at mu = ratio * alpha, early-stopping part."""
+    return kept_fractions(ratio / (LR * STEPS), LR, STEPS)[0]
+
+
+def l2_at(ratio: float):
+    return kept_fractions(ratio / (LR * STEPS), LR, STEPS)[1]
 
 
 def main() -> None:
@@ -137,6 +195,18 @@ def main() -> None:
           f"best epoch {stopper.best_epoch}")
     #> min_delta=0.01: stopped after epoch 8; best epoch 5
     # --8<-- [end:demo]
+
+    # --8<-- [start:demo-quadratic]
+    alpha = 1 / (0.01 * 100)  # lr = 0.01, 100 steps
+    for ratio in (0.01, 0.1, 1.0, 10.0, 100.0):
+        early, l2 = kept_fractions(ratio * alpha, lr=0.01, steps=100)
+        print(f"mu = {ratio:>6} alpha: early stopping {early:.4f}, L2 {l2:.4f}")
+        #> mu =   0.01 alpha: early stopping 0.0100, L2 0.0099
+        #> mu =    0.1 alpha: early stopping 0.0952, L2 0.0909
+        #> mu =    1.0 alpha: early stopping 0.6340, L2 0.5000
+        #> mu =   10.0 alpha: early stopping 1.0000, L2 0.9091
+        #> mu =  100.0 alpha: early stopping 1.0000, L2 0.9901
+    # --8<-- [end:demo-quadratic]
 
     # --8<-- [start:shallow]
     model = nn.Linear(2, 1)

@@ -90,12 +90,12 @@ def test_bad_patience_is_refused(patience):
 
 
 def test_negative_min_delta_is_refused():
-    with pytest.raises(ValueError, match="min_delta must be >= 0"):
+    with pytest.raises(ValueError, match="min_delta must be a finite float >= 0"):
         es.EarlyStopping(2, min_delta=-0.1)
 
 
 def test_restore_before_any_epoch_is_refused():
-    with pytest.raises(RuntimeError, match="at least one call of step"):
+    with pytest.raises(RuntimeError, match="needs a step\(\) that improved first"):
         es.EarlyStopping(2).restore(nn.Linear(1, 1))
 
 

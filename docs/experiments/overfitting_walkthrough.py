@@ -17,7 +17,8 @@
 # This notebook walks through [the overfitting signature](../overfitting/) from the data to
 # the curves, with the code the experiment itself runs: the `snippets.experiments` package
 # of this site. It trains one of the experiment's seeds and checks that it gets exactly the
-# numbers of the committed results file. The outputs below are real: the command
+# numbers of the committed results file: to the last bit on the kind of CPU that made
+# that file, within a measured tolerance on any other. The outputs below are real: the command
 # `python -m snippets.experiments run notebook` executes this notebook and saves it.
 #
 # [Download the notebook](overfitting_walkthrough.ipynb) and run it from a clone of the
@@ -29,7 +30,8 @@ from IPython.display import SVG
 from snippets.experiments import overfitting
 from snippets.experiments.data import digit_splits
 from snippets.experiments.models import digit_cnn, n_parameters
-from snippets.experiments.results import load_results, rounded
+from snippets.experiments.results import (
+    load_results, rounded, run_gaps, same_platform, within_tolerance)
 from snippets.experiments.training import deterministic, fit
 
 # %% [markdown]
@@ -70,8 +72,9 @@ print(f"{data.train.x.numel():,} training pixels")
 #
 # A uniform guess over the ten classes scores $\log(10) \approx 2.3$; the loss approaches 0 as
 # the probability of the right class approaches 1. `deterministic()` fixes the thread count
-# and asks PyTorch for deterministic kernels: the same seed gives the same numbers, to the
-# last bit.
+# and asks PyTorch for deterministic kernels: on one machine, the same seed gives the same
+# numbers to the last bit. Another kind of CPU (AVX-512 rather than AVX2, say) runs other
+# kernels that round differently, and the last digits drift apart as training goes on.
 
 # %%
 with deterministic():
@@ -116,9 +119,18 @@ for epoch in (best, last):
 # ## The same numbers as the results file
 #
 # The results file committed with the site holds this seed's history, rounded to six
-# significant digits. Training again here gave the same values:
+# significant digits, and the platform it was made on. On that platform training again gives
+# the same values, bit for bit; on another the largest gap must stay within the tolerance
+# measured across CPU kinds:
 
 # %%
-committed = load_results("overfitting")["runs"]["histories"][0]
-same = rounded(history) == committed
-print("identical to the committed results:", same)
+doc = load_results("overfitting")
+committed = {"runs": doc["runs"]["histories"][:1]}
+gaps = run_gaps(committed, {"runs": [rounded(history)]})
+if same_platform(doc):
+    reproduced = rounded(history) == committed["runs"][0]
+else:
+    reproduced = within_tolerance(gaps)
+print("reproduced:", reproduced)
+print(f"largest gap: {gaps['acc_points']:.2f} accuracy points, "
+      f"{100 * gaps['loss_rel']:.2f} % of a loss")

@@ -2,11 +2,13 @@
 
 import argparse
 import importlib
+import json
 import sys
 from pathlib import Path
 
 from snippets.experiments import EXPERIMENTS
-from snippets.experiments.results import DOCS, run_experiment, stale_reasons
+from snippets.experiments.results import (DOCS, atomic_write, canonical_json, reproduce,
+                                          run_experiment, spread, spread_path, stale_reasons)
 
 NOTEBOOK = "notebook"  # not an experiment: executes the walkthrough of experiment 1
 TARGETS = (*EXPERIMENTS, NOTEBOOK)
@@ -29,6 +31,17 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=positive_int, help="number of seeds (default: the experiment's)")
     run.add_argument("--out", type=Path, default=DOCS, help="docs folder to write into (default: docs/)")
     commands.add_parser("check", help="exit 1 if a committed results file is stale")
+    verify = commands.add_parser(
+        "verify", help="re-train the first seeds, compare with the committed runs")
+    verify.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"any of {', '.join(EXPERIMENTS)} (default: all)")
+    verify.add_argument("--seeds", type=positive_int, default=1,
+                        help="how many of the first seeds to re-train (default: 1)")
+    gaps = commands.add_parser(
+        "spread", help="measure how far runs made elsewhere are from the committed ones")
+    gaps.add_argument("other", type=Path, help="a docs folder written by `run --out` elsewhere")
+    gaps.add_argument("--label", required=True, help="what differs, e.g. 'AVX2 vs DEFAULT'")
+    gaps.add_argument("--out", type=Path, default=DOCS, help="docs folder holding the record")
     return cli
 
 
@@ -36,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "check":
         return check()
+    if args.command == "spread":
+        return record_spread(args.other, args.label, args.out)
+    if args.command == "verify":
+        return verify(args.names or list(EXPERIMENTS), args.seeds)
     names = list(TARGETS) if "all" in args.names else list(dict.fromkeys(args.names))
     unknown = [name for name in names if name not in TARGETS]
     if unknown:
@@ -52,6 +69,39 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {seconds:.1f} s", file=sys.stderr)
     return 0
 # --8<-- [end:cli]
+
+
+def verify(names: list[str], n_seeds: int) -> int:
+    """Exit 1 unless each re-run is identical (same platform) or within tolerance."""
+    unknown = [name for name in names if name not in EXPERIMENTS]
+    if unknown:
+        print(f"unknown name(s): {', '.join(unknown)}; valid: {', '.join(EXPERIMENTS)}",
+              file=sys.stderr)
+        return 2
+    failed = 0
+    for name in names:
+        found = reproduce(importlib.import_module(f"snippets.experiments.{name}"), n_seeds)
+        where = "same platform" if found["same_platform"] else "other platform"
+        outcome = "identical" if found["identical"] else (
+            f"accuracy within {found['acc_points']:.2f} points, "
+            f"losses within {100 * found['loss_rel']:.2f} %")
+        print(f"{name}: {where} ({found['here']['cpu_capability']}, committed on "
+              f"{(found['committed_on'] or {}).get('cpu_capability')}): {outcome}"
+              + ("" if found["ok"] else f" - NOT REPRODUCED {found['changed']}"))
+        failed += not found["ok"]
+    return 1 if failed else 0
+
+
+def record_spread(other: Path, label: str, root: Path) -> int:
+    """Add one measured cross-platform spread to results/cross_platform.json."""
+    path = spread_path(root)
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    record[label] = spread(other, root)
+    atomic_write(path, canonical_json(record).encode())
+    for name, gaps in record[label].items():
+        print(f"{label}, {name}: {gaps['acc_points']:.2f} accuracy points, "
+              f"{100 * gaps['loss_rel']:.1f} % of a loss, {gaps['seeds']} seeds")
+    return 0
 
 
 def check() -> int:

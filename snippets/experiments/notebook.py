@@ -7,7 +7,7 @@ import jupytext
 import nbformat
 from nbclient import NotebookClient
 
-from snippets.experiments.results import DOCS, atomic_write
+from snippets.experiments.results import DOCS, atomic_write, platform_info
 
 SOURCE = DOCS / "experiments" / "overfitting_walkthrough.py"  # what a person edits and reviews
 TIMEOUT = 300  # seconds per cell: a hung kernel fails the run instead of blocking it
@@ -32,6 +32,8 @@ def execute(root: Path = DOCS, timeout: int = TIMEOUT, source: Path = SOURCE) ->
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    # The kernel inherits this process's environment, so its platform.
+    notebook.metadata["platform"] = platform_info()
     atomic_write(notebook_path(root), (nbformat.writes(notebook) + "\n").encode("utf-8"))
     return seconds
 # --8<-- [end:execute]

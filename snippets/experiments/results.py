@@ -20,7 +20,7 @@ from snippets.experiments.training import deterministic
 HERE = Path(__file__).resolve().parent
 DOCS = HERE.parents[1] / "docs"
 # Code every experiment's numbers depend on, besides the experiment's own module.
-SHARED_SOURCES = ("data.py", "models.py", "training.py")
+SHARED_SOURCES = ("data.py", "models.py", "training.py", "stats.py")
 
 
 def results_path(name: str, root: Path = DOCS) -> Path:
@@ -29,6 +29,10 @@ def results_path(name: str, root: Path = DOCS) -> Path:
 
 def timing_path(name: str, root: Path = DOCS) -> Path:
     return root / "experiments" / "results" / f"{name}.timing.json"
+
+
+def spread_path(root: Path = DOCS) -> Path:
+    return root / "experiments" / "results" / "cross_platform.json"
 
 
 def figure_path(filename: str, root: Path = DOCS) -> Path:
@@ -97,6 +101,42 @@ def versions() -> dict:
             "numpy": numpy.__version__, "scikit-learn": sklearn.__version__}
 
 
+# --8<-- [start:platform]
+def platform_info() -> dict:
+    """What decides the last bits of a training run, besides code and seed.
+
+    One torch build picks its CPU kernels at start-up by what the CPU can do
+    (AVX-512, AVX2 or the portable default; ATEN_CPU_CAPABILITY overrides
+    it). Other kernels add floats in another order and round differently.
+    """
+    return {"torch": torch.__version__, "machine": platform.machine(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            # oneDNN (convolutions) and MKL (matrix products) choose their
+            # own kernels by the hardware, whatever ATEN_CPU_CAPABILITY says.
+            "cpu_isa": cpu_isa(), "cpu": cpu_model()}
+
+
+def cpu_isa() -> str:
+    if torch.cpu._is_avx512_supported():
+        return "avx512"
+    return "avx2" if torch.cpu._is_avx2_supported() else "baseline"
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The processor's model name (Linux), else what platform knows."""
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def same_platform(doc: dict) -> bool:
+    """True when this process would run the kernels that made doc."""
+    return doc.get("platform") == platform_info()
+# --8<-- [end:platform]
+
+
 def document(module: ModuleType, config: dict, runs: dict) -> dict:
     """What a results file holds; the summary is computed from the rounded, stored runs."""
     runs = rounded(runs)
@@ -106,6 +146,7 @@ def document(module: ModuleType, config: dict, runs: dict) -> dict:
         "config_sha256": sha256(canonical_json(config)),
         "source_sha256": source_sha256(module),
         "versions": versions(),
+        "platform": platform_info(),
         "runs": runs,
         "summary": rounded(module.summarize(config, runs)),
     }
@@ -157,6 +198,75 @@ def variant_facts(variants: dict) -> dict:
     return found
 
 
+# --8<-- [start:tolerance]
+# How far a re-run on another CPU kind may land from the committed runs.
+# Measured, not guessed: see "Reproducible where" on the experiments page.
+TOLERANCE = {"acc_points": 5.0, "loss_rel": 0.4}
+
+
+def run_gaps(committed: dict, rerun: dict) -> dict:
+    """Largest differences between two sets of runs, history by history."""
+    acc, loss, changed = 0.0, 0.0, []
+    for variant, histories in rerun.items():
+        for seed, (old, new) in enumerate(zip(committed[variant], histories)):
+            for key in ("train_acc", "val_acc", "test_acc", "test_acc_at_best"):
+                if old.get(key) is None or new.get(key) is None:
+                    continue  # a diverged run, or a file from before the key
+                a, b = numpy.ravel(old[key]), numpy.ravel(new[key])
+                acc = max(acc, 100 * float(numpy.abs(a - b).max()))
+            for key in ("train_loss", "val_loss"):
+                a, b = numpy.array(old[key]), numpy.array(new[key])
+                scale = numpy.maximum(numpy.abs(a), 1e-12)  # a loss can be 0
+                loss = max(loss, float((numpy.abs(a - b) / scale).max()))
+            if old["diverged_at"] != new["diverged_at"]:
+                changed.append(f"{variant} seed {seed}: diverged_at")
+    return {"acc_points": acc, "loss_rel": loss, "changed": changed}
+
+
+def within_tolerance(gaps: dict, tolerance: dict = TOLERANCE) -> bool:
+    return not gaps["changed"] and all(
+        gaps[key] <= limit for key, limit in tolerance.items())
+# --8<-- [end:tolerance]
+
+
+def spread(other: Path, root: Path = DOCS, names=None) -> dict:
+    """The gaps between the runs in root and the same seeds run elsewhere (other)."""
+    from snippets.experiments import EXPERIMENTS
+
+    out = {}
+    for name in names or EXPERIMENTS:
+        a, b = load_results(name, root), load_results(name, other)
+        n = min(len(a["config"]["seeds"]), len(b["config"]["seeds"]))
+        gaps = run_gaps(first_seeds(a["runs"], n), first_seeds(b["runs"], n))
+        out[name] = {**gaps, "seeds": n,
+                     "platforms": [a.get("platform"), b.get("platform")]}
+    return out
+
+
+def first_seeds(runs: dict, n: int) -> dict:
+    return {variant: histories[:n] for variant, histories in runs.items()}
+
+
+def rerun(module: ModuleType, n_seeds: int = 1, root: Path = DOCS) -> dict:
+    """Train the committed config again for its first n_seeds seeds."""
+    doc = load_results(module.NAME, root)
+    config = {**doc["config"], "seeds": doc["config"]["seeds"][:n_seeds]}
+    with deterministic():
+        return rounded(module.run(config))
+
+
+def reproduce(module: ModuleType, n_seeds: int = 1, root: Path = DOCS) -> dict:
+    """Re-run the first seeds; identical on the committed platform, close elsewhere."""
+    doc = load_results(module.NAME, root)
+    committed = first_seeds(doc["runs"], n_seeds)
+    new = rerun(module, n_seeds, root)
+    gaps = run_gaps(committed, new)
+    same = same_platform(doc)
+    ok = new == committed if same else within_tolerance(gaps)
+    return {**gaps, "same_platform": same, "identical": new == committed, "ok": ok,
+            "committed_on": doc.get("platform"), "here": platform_info()}
+
+
 def stale_reasons(module: ModuleType, root: Path = DOCS) -> list[str]:
     """Why the committed results of module are not what its current code and config produce."""
     doc, config = load_results(module.NAME, root), module.config()
@@ -168,10 +278,22 @@ def stale_reasons(module: ModuleType, root: Path = DOCS) -> list[str]:
     return reasons
 
 
+def spread_facts(root: Path = DOCS) -> dict:
+    """The largest measured gap of each comparison of platforms, and the tolerance."""
+    record = json.loads(spread_path(root).read_text(encoding="utf-8"))
+    found = {"tolerance_acc": TOLERANCE["acc_points"],
+             "tolerance_loss_pct": 100 * TOLERANCE["loss_rel"]}
+    for label, per_experiment in record.items():
+        found[f"spread_{label}_acc"] = max(g["acc_points"] for g in per_experiment.values())
+        found[f"spread_{label}_loss_pct"] = 100 * max(g["loss_rel"] for g in per_experiment.values())
+        found[f"spread_{label}_seeds"] = sum(g["seeds"] for g in per_experiment.values())
+    return found
+
+
 def facts() -> dict:
     from snippets.experiments import EXPERIMENTS
 
-    return {"total_minutes": sum(load_seconds(name) for name in EXPERIMENTS) / 60,
+    return {**spread_facts(),"total_minutes": sum(load_seconds(name) for name in EXPERIMENTS) / 60,
             "total_cpu_minutes": sum(load_seconds(name, key="cpu_seconds") for name in EXPERIMENTS) / 60,
             **{f"{name}_cpu_seconds": load_seconds(name, key="cpu_seconds") for name in EXPERIMENTS}}
 

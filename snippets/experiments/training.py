@@ -1,5 +1,6 @@
 """One training loop for every experiment: seeded, deterministic, measured after each epoch."""
 
+import copy
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,22 +45,32 @@ def make_optimizer(name: str, params, lr: float, momentum: float) -> torch.optim
 
 
 # --8<-- [start:fit]
-def fit(make_model: Callable[[], nn.Module], data: Digits, *, epochs: int, lr: float,
-        batch_size: int, seed: int, optimizer: str = "adam", momentum: float = 0.0,
+def fit(make_model: Callable[[], nn.Module], data: Digits, *, epochs: int,
+        lr: float, batch_size: int, seed: int, optimizer: str = "adam",
+        momentum: float = 0.0,
         progress: Callable[[int], object] = lambda epochs: None) -> dict:
-    """Train a fresh model; after every epoch, record loss and accuracy on train and validation."""
-    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [],
-               "diverged_at": None, "test_acc": None}
-    with torch.random.fork_rng(devices=[]):  # the seed fixes init and dropout masks, nothing else
+    """Train a fresh model; after every epoch, measure train and validation.
+
+    The test split is measured twice, at the very end: the last weights,
+    and the weights of the epoch with the lowest validation loss (the ones
+    early stopping keeps). Nothing is ever chosen by a test number.
+    """
+    history = {"train_loss": [], "train_acc": [], "val_loss": [],
+               "val_acc": [], "diverged_at": None, "best_epoch": None,
+               "test_acc": None, "test_acc_at_best": None}
+    # The seed fixes init and dropout masks, and leaves the caller's alone.
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = make_model()
         opt = make_optimizer(optimizer, model.parameters(), lr, momentum)
-        order = torch.Generator().manual_seed(seed)  # the order of the mini-batches
+        order = torch.Generator().manual_seed(seed)  # mini-batch order
+        n, best = len(data.train.y), None
         for epoch in range(1, epochs + 1):
             model.train()
-            for batch in torch.randperm(len(data.train.y), generator=order).split(batch_size):
-                loss = F.cross_entropy(model(data.train.x[batch]), data.train.y[batch])
-                if not math.isfinite(loss.item()):  # diverged: nothing left to learn from
+            for batch in torch.randperm(n, generator=order).split(batch_size):
+                x, y = data.train.x[batch], data.train.y[batch]
+                loss = F.cross_entropy(model(x), y)
+                if not math.isfinite(loss.item()):  # nothing left to learn
                     history["diverged_at"] = epoch
                     progress(epochs - epoch + 1)
                     return history
@@ -70,8 +81,15 @@ def fit(make_model: Callable[[], nn.Module], data: Digits, *, epochs: int, lr: f
                 loss_value, accuracy = evaluate(model, split)
                 history[f"{name}_loss"].append(loss_value)
                 history[f"{name}_acc"].append(accuracy)
+            if history["val_loss"][-1] < min(history["val_loss"][:-1],
+                                             default=math.inf):
+                history["best_epoch"] = epoch
+                best = copy.deepcopy(model.state_dict())
             progress(1)
-        history["test_acc"] = evaluate(model, data.test)[1]  # looked at once, at the very end
+        history["test_acc"] = evaluate(model, data.test)[1]
+        if best is not None:  # None: no finite validation loss, ever
+            model.load_state_dict(best)
+            history["test_acc_at_best"] = evaluate(model, data.test)[1]
     return history
 # --8<-- [end:fit]
 
@@ -96,6 +114,9 @@ def final_summary(histories: list[dict]) -> dict:
         "loss_gap": (last["val_loss"] - last["train_loss"]).mean(),
         "best_val_loss_mean": best_val_loss.mean(), "best_val_loss_std": best_val_loss.std(),
         "test_acc_mean": 100 * np.mean([h["test_acc"] for h in histories]),
+        "test_acc_at_best_mean":
+            100 * np.mean([h["test_acc_at_best"] for h in histories]),
+        "best_epoch_mean": np.mean([h["best_epoch"] for h in histories]),
     }
 # --8<-- [end:summary]
 

@@ -112,12 +112,14 @@ VAR_PS = (0.1, 0.5, 0.9)
 HIDDEN = (512, 256)
 EPOCHS, TRAIN_SIZE = 100, 60_000
 X, P_OUT = [3.0, 6.0], 0.25
+ZERO_X = [0.0, 6.0]
 
 
 def facts() -> dict:
     mean, var = inverted_dropout_moments(H, P)
     sample_mean, sample_var = sampled_moments(H, P)
     table = output_distribution(X, P_OUT)
+    zero_table = output_distribution(ZERO_X, P_OUT)
     return {
         "h": H,
         "p": P,
@@ -150,6 +152,9 @@ def facts() -> dict:
         "prob_both": table[tuple(xi / (1 - P_OUT) for xi in X)],
         "prob_none": table[(0.0, 0.0)],
         "prob_one": (1 - P_OUT) * P_OUT,
+        "zero_x": ZERO_X,
+        "zero_outcomes": len(zero_table),
+        "zero_probs": list(zero_table.values()),
     }
 
 

@@ -214,13 +214,18 @@ def brute_force_distribution(x, p):
     return {tuple(float(v) for v in k): float(v) for k, v in table.items()}
 
 
+@pytest.mark.claim("dropout/outcomes-add-up")
 def test_output_distribution_with_a_zero_input_sums_to_one():
     """The outside probe: masks that give the same output used to overwrite each other."""
     table = exercises.output_distribution([0.0, 6.0], 0.25)
     assert sum(table.values()) == pytest.approx(1.0)
     assert table == pytest.approx({(0.0, 8.0): 0.75, (0.0, 0.0): 0.25})
+    facts = exercises.facts()
+    assert facts["zero_x"] == [0.0, 6.0] and facts["zero_outcomes"] == 2
+    assert facts["zero_probs"] == pytest.approx([0.75, 0.25])
 
 
+@pytest.mark.claim("dropout/outcomes-add-up")
 @given(
     x=st.lists(st.sampled_from([0.0, -0.0, 1.0, 3.0, -2.5, 6.0]), min_size=1, max_size=5),
     p=st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0]),

@@ -44,7 +44,7 @@ def _check_fold_args(conv, bn) -> None:
 
 
 # --8<-- [start:by-hand]
-def bn_by_hand(x: list[float], gamma: float, beta: float, eps: float = 1e-5):
+def bn_by_hand(x: list[float], gamma: float, beta: float, eps=1e-5):
     """Training-mode BN of one feature over a batch, step by step."""
     if len(x) < 2:
         raise ValueError(f"x needs at least 2 values, got {len(x)}")

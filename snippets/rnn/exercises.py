@@ -44,11 +44,11 @@ def steps_until_forgotten(p: float, share: float) -> int:
     check_forgetting(p, share)
     if p == 1.0:
         return 1  # the first mask drops every unit
-    steps = max(1, math.ceil(math.log(share) / math.log(1.0 - p)))
-    while (1.0 - p) ** steps >= share:  # the logarithms may round down
+    # ln s / ln(1 - p) may round either way: start just below the answer
+    # and step up to the first T that really is below the share.
+    steps = max(1, math.floor(math.log(share) / math.log(1.0 - p)) - 1)
+    while (1.0 - p) ** steps >= share:
         steps += 1
-    while steps > 1 and (1.0 - p) ** (steps - 1) < share:  # ... or up
-        steps -= 1
     return steps
 # --8<-- [end:forgotten]
 

@@ -137,9 +137,10 @@ def _install_audit_hook() -> None:
 
 
 class Entry(NamedTuple):
-    digest: str  # of the module's import closure and of the files its facts() read
+    digest: str  # of the files below, names and contents
     facts: dict
-    reads: frozenset[Path]
+    reads: frozenset[Path]  # project files its facts() opened
+    files: tuple[Path, ...]  # the module's file and those of its imports, then the reads
 
 
 class FactsCache:
@@ -159,7 +160,7 @@ class FactsCache:
     def module_file(self, name: str) -> Path | None:
         """The file of module ``name`` (found as import would find it), or None."""
         path = self._paths.get(name)
-        if path is not None and path.is_file():
+        if path is not None:
             return path
         try:
             spec = importlib.util.find_spec(name)
@@ -206,21 +207,20 @@ class FactsCache:
         visit(name)
         return order
 
-    def _digest(self, modules: list[str], reads: frozenset[Path] = frozenset()) -> str:
+    def _digest(self, files) -> str:
         h = hashlib.sha256()
-        for module in modules:
-            path = self.module_file(module)
-            h.update(f"{module}\0{path}\0{self.files.digest(path) if path else '-'}\0".encode())
-        for path in sorted(reads):
+        for path in files:
             h.update(f"{path}\0{self.files.digest(path)}\0".encode())
         return h.hexdigest()
+
+    def _files(self, modules: list[str], reads: frozenset[Path] = frozenset()) -> tuple[Path, ...]:
+        found = [self.module_file(m) for m in modules]
+        return tuple(dict.fromkeys([p for p in found if p is not None] + sorted(reads)))
 
     def sources(self, module: str) -> list[Path]:
         """Every file the facts of ``snippets.<module>`` depend on (after computing them)."""
         self.facts(module)
-        name = f"{self.package}.{module}"
-        files = [self.module_file(m) for m in self.closure(name)]
-        return sorted({f for f in files if f} | set(self.entries[name].reads))
+        return sorted(self.entries[f"{self.package}.{module}"].files)
 
     def _roots(self) -> list[Path]:
         pkg = sys.modules.get(self.package)
@@ -249,7 +249,7 @@ class FactsCache:
         imports' sources) changed since they were loaded. Returns the last one."""
         module = None
         for name in modules:
-            digest = self._digest(self.closure(name))
+            digest = self._digest(self._files(self.closure(name)))
             module = sys.modules.get(name)
             if module is None:
                 module = importlib.import_module(name)
@@ -268,11 +268,14 @@ class FactsCache:
         """``snippets.<module>.facts()``, from the cache while none of its sources changed."""
         name = f"{self.package}.{module}"
         entry = self.entries.get(name)
+        # Fast path: the files it depended on last time are unchanged. Which modules it imports
+        # is a function of those files' contents, so the import closure cannot have changed.
+        if entry is not None and entry.digest == self._digest(entry.files):
+            return entry.facts
+        self._paths.clear()  # a module may have moved (file <-> package): find them afresh
         if self.module_file(name) is None:
             raise FactError(f"no snippet module {name}")
         modules = self.closure(name)
-        if entry is not None and entry.digest == self._digest(modules, entry.reads):
-            return entry.facts
         try:
             mod = self._load(modules)
         except Exception as exc:
@@ -292,18 +295,23 @@ class FactsCache:
             raise FactError(f"{name}.facts() returned a {type(table).__name__}, not a dict")
         # Files read before stay tracked: a cached helper may not read them a second time.
         reads = self._project_files(opened) | (entry.reads if entry else frozenset())
-        self.entries[name] = Entry(self._digest(modules, reads), table, reads)
+        files = self._files(modules, reads)
+        self.entries[name] = Entry(self._digest(files), table, reads, files)
         return table
 
 
 def _describe(exc: BaseException) -> str:
-    """``Type: message (at file:line in function)``, the line being the innermost frame."""
+    """``Type: message (at file:line in function)``: the innermost frame in the project's own
+    code (not in the standard library or an installed package), else the innermost one."""
     text = f"{type(exc).__name__}: {exc}"
-    frames = traceback.extract_tb(exc.__traceback__)
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{text} (at {_short(exc.filename)}:{exc.lineno})"
-    if frames:
-        last = frames[-1]
+    frames = traceback.extract_tb(exc.__traceback__)
+    installed = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    own = [f for f in frames if not str(Path(f.filename).resolve()).startswith(installed)
+           and not f.filename.startswith("<") and Path(f.filename).resolve() != Path(__file__).resolve()]
+    if own or frames:
+        last = (own or frames)[-1]
         return f"{text} (at {_short(last.filename)}:{last.lineno} in {last.name})"
     return text
 

@@ -1,64 +1,116 @@
 """Data augmentation with plain tensor ops: random horizontal flips and random crops of a padded image."""
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 
 
+def as_batch(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) as it is; one (C, H, W) image as a batch of one."""
+    if not isinstance(images, torch.Tensor) or images.dim() not in (3, 4):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
+        raise ValueError(f"images must be (C, H, W) or (N, C, H, W), got {shape}")
+    return images if images.dim() == 4 else images.unsqueeze(0)
+
+
+def check_padding(padding) -> None:
+    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
+        raise TypeError(f"padding must be an int, got padding={padding!r}")
+    if padding < 0:
+        raise ValueError(f"padding must be >= 0, got padding={padding}")
+
+
 # --8<-- [start:flip]
 def hflip(images: torch.Tensor) -> torch.Tensor:
-    """Mirror left-right: reverse the width axis of (N, C, H, W)."""
+    """Mirror left-right: reverse the width axis, the last one."""
     return images.flip(-1)
 
 
 def random_hflip(images: torch.Tensor, generator=None) -> torch.Tensor:
-    """Flip each image of the batch with probability 1/2, independently."""
-    flip = torch.rand(images.shape[0], generator=generator) < 0.5
-    return torch.where(flip[:, None, None, None], hflip(images), images)
+    """Flip each image of an (N, C, H, W) batch with probability 1/2,
+    independently; a single (C, H, W) image gets one coin."""
+    batch = as_batch(images)
+    # The coins live on the images' device (a CPU mask would not do).
+    coins = torch.rand(batch.shape[0], generator=generator,
+                       device=images.device)
+    flip = (coins < 0.5)[:, None, None, None]
+    return torch.where(flip, hflip(batch), batch).reshape(images.shape)
 # --8<-- [end:flip]
 
 
 # --8<-- [start:crop]
 def crop_at(padded: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
             height: int, width: int) -> torch.Tensor:
-    """Cut a height x width window out of every image, image n at (top[n], left[n]),
-    with one indexing operation instead of a Python loop over the batch."""
-    rows = top[:, None] + torch.arange(height)  # (N, H): the rows each image keeps
-    cols = left[:, None] + torch.arange(width)  # (N, W)
-    batch = torch.arange(padded.shape[0])[:, None, None, None]
-    channels = torch.arange(padded.shape[1])[None, :, None, None]
-    return padded[batch, channels, rows[:, None, :, None], cols[:, None, None, :]]
+    """Cut a height x width window out of every image of the batch, image
+    n at (top[n], left[n]), in one indexing operation (no Python loop)."""
+    device = padded.device
+    rows = top[:, None] + torch.arange(height, device=device)  # (N, H)
+    cols = left[:, None] + torch.arange(width, device=device)  # (N, W)
+    batch = torch.arange(padded.shape[0], device=device)[:, None, None, None]
+    chans = torch.arange(padded.shape[1], device=device)[None, :, None, None]
+    return padded[batch, chans, rows[:, None, :, None], cols[:, None, None, :]]
 
 
-def random_crop(images: torch.Tensor, padding: int, generator=None) -> torch.Tensor:
-    """Pad with zeros, then crop back to H x W at a random place: a random translation by
-    up to `padding` pixels in each direction. Nothing wraps around; the gap is zero."""
-    if padding < 0:
-        raise ValueError(f"padding must be >= 0, got padding={padding}")
-    n, _, height, width = images.shape
-    padded = F.pad(images, [padding] * 4)
-    top = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-    left = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-    return crop_at(padded, top, left, height, width)
+def random_crop(images: torch.Tensor, padding: int,
+                generator=None) -> torch.Tensor:
+    """Pad with zeros, crop back to H x W at a random place: a random shift
+    by up to `padding` pixels each way. Nothing wraps around."""
+    check_padding(padding)
+    batch = as_batch(images)
+    n, _, height, width = batch.shape
+    padded = F.pad(batch, [padding] * 4)
+    top, left = torch.randint(0, 2 * padding + 1, (2, n), generator=generator,
+                              device=images.device)
+    out = crop_at(padded, top, left, height, width)
+    # Keep the input's memory format (channels-last stays channels-last).
+    return torch.empty_like(batch).copy_(out).reshape(images.shape)
 # --8<-- [end:crop]
 
 
 # --8<-- [start:augment]
-def augment(images: torch.Tensor, labels: torch.Tensor, padding: int = 4, generator=None):
-    """Training-time augmentation of a batch: flip, then shift. The labels come back as they
-    went in: a mirrored or slightly moved cat is still a cat."""
-    if images.dim() != 4:
-        raise ValueError(f"images must be a batch (N, C, H, W), "
-                         f"got shape {tuple(images.shape)}")
+def augment(images: torch.Tensor, labels: torch.Tensor, padding: int = 4,
+            generator=None):
+    """Training-time augmentation of a batch: flip, then shift. The labels
+    come back as they went in: a mirrored, slightly moved cat is a cat."""
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        raise ValueError("images must be a batch (N, C, H, W), got shape "
+                         f"{tuple(getattr(images, 'shape', ()))}")
     if labels.shape[:1] != images.shape[:1]:
-        raise ValueError(f"labels must have one entry per image, "
-                         f"got {labels.shape[0]} for {images.shape[0]} images")
-    return random_crop(random_hflip(images, generator), padding, generator), labels
+        raise ValueError(f"labels must have one entry per image, got "
+                         f"{labels.shape[0]} for {images.shape[0]} images")
+    flipped = random_hflip(images, generator)
+    return random_crop(flipped, padding, generator), labels
 # --8<-- [end:augment]
 
 
+# --8<-- [start:repeats]
 def count_versions(padding: int) -> int:
-    """How many different images one image can become: 2 flips x (2 * padding + 1)^2 shifts."""
+    """How many versions one image can become: 2 flips x (2p + 1)^2 shifts,
+    all equally likely with augment()."""
+    check_padding(padding)
     return 2 * (2 * padding + 1) ** 2
+
+
+def repeat_probability(versions: int, epochs: int) -> float:
+    """Chance that one image is shown the same version twice within
+    `epochs` epochs: the birthday problem with `versions` days."""
+    if versions < 1 or epochs < 0:
+        raise ValueError(f"need versions >= 1 and epochs >= 0, got "
+                         f"versions={versions}, epochs={epochs}")
+    distinct = 1.0
+    for seen in range(epochs):
+        distinct *= max(0.0, 1 - seen / versions)
+    return 1 - distinct
+
+
+def epochs_until_likely_repeat(versions: int) -> int:
+    """The first epoch count at which a repeat is more likely than not."""
+    epochs = 1
+    while repeat_probability(versions, epochs) < 0.5:
+        epochs += 1
+    return epochs
+# --8<-- [end:repeats]
 
 
 def distinct_outputs(draws: int = 1000, padding: int = 2, seed: int = 0) -> int:
@@ -83,6 +135,11 @@ def facts() -> dict:
         "demo_versions": count_versions(2),
         "demo_distinct": distinct_outputs(),
         "demo_draws": 1000,
+        "repeat_epochs": epochs_until_likely_repeat(count_versions(4)),
+        "late_epochs": 30,
+        "repeat_p30": repeat_probability(count_versions(4), 30),
+        "cifar_train": 50_000,
+        "second_epoch_repeats": 50_000 / count_versions(4),
     }
 
 
@@ -117,6 +174,19 @@ def main() -> None:
     print("different results in 1000 draws with padding 2:", distinct_outputs(1000, padding=2))
     #> different results in 1000 draws with padding 2: 50
     # --8<-- [end:demo-augment]
+
+    # --8<-- [start:demo-repeats]
+    versions = count_versions(padding=4)
+    for epochs in (2, 10, 16, 30):
+        p = repeat_probability(versions, epochs)
+        print(f"{epochs:>2} epochs: a version shown twice with p = {p:.3f}")
+        #>  2 epochs: a version shown twice with p = 0.006
+        #> 10 epochs: a version shown twice with p = 0.247
+        #> 16 epochs: a version shown twice with p = 0.535
+        #> 30 epochs: a version shown twice with p = 0.943
+    print("likely after", epochs_until_likely_repeat(versions), "epochs")
+    #> likely after 16 epochs
+    # --8<-- [end:demo-repeats]
 
 
 if __name__ == "__main__":

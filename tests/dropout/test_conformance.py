@@ -35,6 +35,7 @@ def inputs(shape, dtype, seed=0):
     return (torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 10).to(dtype)
 
 
+@pytest.mark.claim("dropout/matches-f-dropout")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("p", PS)
 def test_inverted_dropout_equals_f_dropout_bit_for_bit(dtype, p):
@@ -47,6 +48,9 @@ def test_inverted_dropout_equals_f_dropout_bit_for_bit(dtype, p):
     assert torch.equal(got, expected)
     # a float32 mask (what bernoulli_mask makes by default) must not promote the result
     assert torch.equal(inverted.inverted_dropout(h, mask.float(), p), expected)
+    # the old order, (h * r) / (1 - p), is off in the last bit for some values
+    if p in (0.1, 0.3):
+        assert not torch.equal(bernoulli.apply_mask(h, mask) / (1 - p), expected)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -89,6 +93,7 @@ def test_dropout_layer_keeps_dtype_and_makes_its_mask_on_the_input_device(dtype)
     assert mask.device.type == "meta" and mask.dtype == dtype
 
 
+@pytest.mark.claim("dropout/matches-f-dropout")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("p", [0.2, 0.6])
 def test_gradient_equals_autograd_through_f_dropout(dtype, p):

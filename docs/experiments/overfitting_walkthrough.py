@@ -133,4 +133,4 @@ else:
     reproduced = within_tolerance(gaps)
 print("reproduced:", reproduced)
 print(f"largest gap: {gaps['acc_points']:.2f} accuracy points, "
-      f"{100 * gaps['loss_rel']:.2f} % of a loss")
+      f"{gaps['loss_nats']:.4f} nats of a loss")

@@ -84,7 +84,10 @@ def verify(names: list[str], n_seeds: int) -> int:
         where = "same platform" if found["same_platform"] else "other platform"
         outcome = "identical" if found["identical"] else (
             f"accuracy within {found['acc_points']:.2f} points, "
-            f"losses within {100 * found['loss_rel']:.2f} %")
+            f"losses within {found['loss_nats']:.4f} nats")
+        skipped = found.get("not_compared", [])
+        if skipped:  # measured to depend on the rounding: see results.reproducible
+            outcome += f"; {len(skipped)} runs at the edge of stability not compared"
         print(f"{name}: {where} ({found['here']['cpu_capability']}, committed on "
               f"{(found['committed_on'] or {}).get('cpu_capability')}): {outcome}"
               + ("" if found["ok"] else f" - NOT REPRODUCED {found['changed']}"))
@@ -100,7 +103,7 @@ def record_spread(other: Path, label: str, root: Path) -> int:
     atomic_write(path, canonical_json(record).encode())
     for name, gaps in record[label].items():
         print(f"{label}, {name}: {gaps['acc_points']:.2f} accuracy points, "
-              f"{100 * gaps['loss_rel']:.1f} % of a loss, {gaps['seeds']} seeds")
+              f"{gaps['loss_nats']:.4f} nats of a loss, {gaps['seeds']} seeds")
     return 0
 
 

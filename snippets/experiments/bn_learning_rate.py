@@ -137,6 +137,15 @@ def short(name: str) -> str:
     return name.replace("momentum=", "m").replace(" bn=", "_bn").replace(" lr=", "_lr").replace(".", "")
 
 
+def ceiling_words(plain, with_bn) -> str:
+    """How BN moved the highest learning rate at which every seed reached the target."""
+    if plain == with_bn:
+        return "left unchanged"
+    if plain is None or (with_bn is not None and with_bn > plain):
+        return "raised"
+    return "lowered"
+
+
 def bn_table(cfg: dict, effects: dict) -> str:
     """Markdown: BN minus no BN in final accuracy, per rate; bold where the interval excludes 0."""
     head = "| Learning rate | " + " | ".join(
@@ -163,7 +172,18 @@ def facts() -> dict:
              "runs_total": sum(summary["status_counts"].values()),
              **{f"runs_{status.replace(' ', '_')}": n for status, n in summary["status_counts"].items()}}
     for name, lr in summary["highest_lr_reaching_target"].items():
-        found[f"highest_lr_{short(name)}"] = lr
+        found[f"highest_lr_{short(name)}"] = "none" if lr is None else lr
+    for m in cfg["momenta"]:
+        found[f"ceiling_{short(f'momentum={m:g}')}"] = ceiling_words(
+            *(summary["highest_lr_reaching_target"][f"momentum={m:g} bn={bn}"] for bn in (0, 1)))
+        for bn in (0, 1):  # the rates at which every seed reached the target
+            found[f"reaching_lrs_{short(f'momentum={m:g} bn={bn}')}"] = [
+                lr for lr in cfg["lrs"]
+                if summary["cells"][key(m, bool(bn), lr)]["epochs_to_target_mean"] is not None]
+    for name, effect in summary["bn_minus_plain"].items():
+        for split, diff in effect.items():
+            found[f"bn_effect_{short(name)}_{split}_diff"] = stats.cell(diff)
+            found[f"bn_effect_{short(name)}_{split}_verdict"] = diff["verdict"]
     for name, cell in summary["cells"].items():
         # A table cell: mean epochs when every seed got there, else how many seeds did.
         mean = cell["epochs_to_target_mean"]

@@ -13,7 +13,7 @@ NAME = "dropout_placement"
 FIGURE = "experiments-dropout-placement.svg"
 
 # --8<-- [start:variants]
-# Rates from the lesson's table: 0.5 for a dense layer, 0.2 (of 0.1 - 0.3) for conv blocks.
+# Usual starting rates: 0.5 for a dense layer, 0.2 (of 0.1 - 0.3) for conv blocks.
 VARIANTS = {
     "none": {},
     "head_dropout": {"head_dropout": 0.5},  # before the last Linear layer

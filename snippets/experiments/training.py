@@ -88,8 +88,9 @@ def fit(make_model: Callable[[], nn.Module], data: Digits, *, epochs: int,
             progress(1)
         history["test_acc"] = evaluate(model, data.test)[1]
         if best is not None:  # None: no finite validation loss, ever
-            model.load_state_dict(best)
-            history["test_acc_at_best"] = evaluate(model, data.test)[1]
+            kept = copy.deepcopy(model)  # the caller's model keeps its last weights
+            kept.load_state_dict(best)
+            history["test_acc_at_best"] = evaluate(kept, data.test)[1]
     return history
 # --8<-- [end:fit]
 

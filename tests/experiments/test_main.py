@@ -80,19 +80,19 @@ def test_check_says_whether_the_committed_results_are_current(monkeypatch, capsy
 def fake_history(epochs: int = 3) -> dict:
     return {"train_loss": [1.0, 0.5, 0.2][:epochs], "val_loss": [1.1, 0.6, 0.7][:epochs],
             "train_acc": [0.5, 0.8, 1.0][:epochs], "val_acc": [0.4, 0.7, 0.7][:epochs],
-            "diverged_at": None, "test_acc": 0.7}
+            "diverged_at": None, "best_epoch": 2, "test_acc": 0.7, "test_acc_at_best": 0.75}
 
 
 def test_verify_reports_each_experiment_and_fails_on_one_not_reproduced(monkeypatch, capsys):
     here = {"cpu_capability": "AVX2"}
     outcomes = {
         "overfitting": {"same_platform": True, "identical": True, "ok": True, "acc_points": 0.0,
-                        "loss_rel": 0.0, "changed": [], "here": here, "committed_on": here},
+                        "loss_nats": 0.0, "changed": [], "here": here, "committed_on": here},
         "rnn_dropout": {"same_platform": False, "identical": False, "ok": True, "acc_points": 0.56,
-                        "loss_rel": 0.0123, "changed": [], "here": here,
+                        "loss_nats": 0.0123, "changed": [], "here": here,
                         "committed_on": {"cpu_capability": "AVX512"}},
         "bn_learning_rate": {"same_platform": False, "identical": False, "ok": False,
-                             "acc_points": 40.0, "loss_rel": 3.0, "changed": ["x seed 0: diverged_at"],
+                             "acc_points": 40.0, "loss_nats": 3.0, "changed": ["x seed 0: diverged_at"],
                              "here": here, "committed_on": None},
     }
     asked = []
@@ -102,7 +102,7 @@ def test_verify_reports_each_experiment_and_fails_on_one_not_reproduced(monkeypa
     out = capsys.readouterr().out
     assert asked == [("overfitting", 2), ("rnn_dropout", 2)]
     assert "overfitting: same platform (AVX2, committed on AVX2): identical" in out
-    assert "rnn_dropout: other platform (AVX2, committed on AVX512): accuracy within 0.56 points, losses within 1.23 %" in out
+    assert "rnn_dropout: other platform (AVX2, committed on AVX512): accuracy within 0.56 points, losses within 0.0123 nats" in out
     assert cli.main(["verify", "bn_learning_rate"]) == 1
     assert "NOT REPRODUCED ['x seed 0: diverged_at']" in capsys.readouterr().out
     monkeypatch.setattr(cli, "reproduce", lambda module, n: asked.append(module.NAME) or outcomes["overfitting"])

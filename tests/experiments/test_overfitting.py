@@ -22,7 +22,7 @@ def test_the_committed_runs_show_what_the_page_says():
     facts = overfitting.facts()
     assert_signature(facts, facts["epochs"])
     # "Every seed shows the turn", between the epochs the page names.
-    assert facts["seeds_rising"] == facts["n_seeds"] == 5
+    assert facts["seeds_rising"] == facts["n_seeds"] == 10
     assert facts["best_epoch_first"] <= facts["best_epoch"] <= facts["best_epoch_last"] < facts["epochs"]
     # "the network has memorised its images"; "validation accuracy does not fall".
     assert facts["train_acc_last"] == 100
@@ -35,6 +35,14 @@ def test_the_committed_runs_show_what_the_page_says():
 
 def test_the_setup_the_page_describes():
     cfg = overfitting.config()
-    assert (cfg["n_train"], cfg["optimizer"], len(cfg["seeds"]), cfg["quick"]) == (100, "adam", 5, False)
+    assert (cfg["n_train"], cfg["optimizer"], len(cfg["seeds"]), cfg["quick"]) == (100, "adam", 10, False)
     assert overfitting.facts()["n_per_class"] == 10
-    assert overfitting.total_epochs(cfg) == cfg["epochs"] * 5
+    assert overfitting.total_epochs(cfg) == cfg["epochs"] * 10
+
+
+@pytest.mark.claim("experiments/early-stopping-test")
+def test_early_stopping_keeps_the_loss_lower_but_buys_no_detectable_test_accuracy():
+    es = overfitting.load_results(overfitting.NAME)["summary"]["early_stopping"]
+    assert es["val_loss"]["verdict"] == "helped" and es["val_loss"]["high"] < 0
+    assert es["test_acc"]["verdict"] == "no detectable difference at this size"
+    assert es["test_acc"]["low"] <= 0 <= es["test_acc"]["high"]

@@ -159,17 +159,18 @@ def run_of(acc: float, loss: float, diverged=None) -> dict:
 def test_gaps_are_the_largest_differences_history_by_history():
     committed = {"a": [run_of(0.9, 0.2), run_of(0.8, 0.4)]}
     gaps = results.run_gaps(committed, {"a": [run_of(0.91, 0.21), run_of(0.78, 0.4)]})
-    assert gaps["acc_points"] == pytest.approx(2.0) and gaps["loss_rel"] == pytest.approx(0.05)
+    assert gaps["acc_points"] == pytest.approx(2.0) and gaps["loss_nats"] == pytest.approx(0.01)
     assert gaps["changed"] == []
-    assert results.within_tolerance(gaps, {"acc_points": 2.5, "loss_rel": 0.06})
-    assert not results.within_tolerance(gaps, {"acc_points": 1.5, "loss_rel": 0.06})
+    assert results.within_tolerance(gaps, {"acc_points": 2.5, "loss_nats": 0.02})
+    assert not results.within_tolerance(gaps, {"acc_points": 1.5, "loss_nats": 0.02})
+    assert not results.within_tolerance(gaps, {"acc_points": 2.5, "loss_nats": 0.005})
     diverged = results.run_gaps(committed, {"a": [run_of(0.9, 0.2, diverged=3)]})
     assert diverged["changed"] == ["a seed 0: diverged_at"]
-    assert not results.within_tolerance(diverged, {"acc_points": 100, "loss_rel": 100})
+    assert not results.within_tolerance(diverged, {"acc_points": 100, "loss_nats": 100})
 
 
 def test_the_tolerance_was_measured_and_is_not_a_free_pass():
-    assert 0 < results.TOLERANCE["acc_points"] <= 10 and 0 < results.TOLERANCE["loss_rel"] <= 0.5
+    assert 0 < results.TOLERANCE["acc_points"] <= 10 and 0 < results.TOLERANCE["loss_nats"] <= 0.25
 
 
 def test_a_rerun_is_identical_on_the_same_platform_and_checked_against_the_tolerance_elsewhere(
@@ -178,14 +179,14 @@ def test_a_rerun_is_identical_on_the_same_platform_and_checked_against_the_toler
 
     found = results.reproduce(overfitting, 1, quick_root)
     assert found["same_platform"] and found["identical"] and found["ok"]
-    assert found["acc_points"] == 0 and found["loss_rel"] == 0
+    assert found["acc_points"] == 0 and found["loss_nats"] == 0
     # Elsewhere identity is not required, the tolerance is: a file made "on another CPU".
     monkeypatch.setattr(results, "same_platform", lambda doc: False)
     monkeypatch.setattr(results, "rerun", lambda module, n, root: {"histories": [
-        {**h, "val_loss": [v * 1.5 for v in h["val_loss"]]}
+        {**h, "val_loss": [v + 0.5 for v in h["val_loss"]]}
         for h in results.first_seeds(results.load_results("overfitting", root)["runs"], n)["histories"]]})
     found = results.reproduce(overfitting, 1, quick_root)
-    assert not found["identical"] and found["loss_rel"] == pytest.approx(0.5) and not found["ok"]
+    assert not found["identical"] and found["loss_nats"] == pytest.approx(0.5) and not found["ok"]
 
 
 @pytest.mark.claim("experiments/tolerance-measured")
@@ -195,10 +196,14 @@ def test_the_tolerance_covers_every_measured_cross_platform_spread():
     for label, per_experiment in record.items():
         assert set(per_experiment) == set(EXPERIMENTS), label
         for name, gaps in per_experiment.items():
-            assert gaps["changed"] == [], (label, name)
-            assert gaps["acc_points"] <= results.TOLERANCE["acc_points"], (label, name)
-            assert gaps["loss_rel"] <= results.TOLERANCE["loss_rel"], (label, name)
-            assert gaps["acc_points"] > 0 or gaps["loss_rel"] > 0, "another platform did round differently"
+            kept = results.reproducible(name)
+            for variant, g in gaps["per_variant"].items():
+                if variant in kept:
+                    assert results.within_tolerance(g), (label, name, variant)
+                else:  # only SGD at the edge of stability, as the page says
+                    assert name == "bn_learning_rate" and float(variant.split("lr=")[1]) >= 0.1
+    assert any(g["acc_points"] > 0 for by in record.values() for g in by.values()), \
+        "another platform did round differently"
     facts = results.facts()
     assert facts["spread_avx2_vs_default_acc"] == max(g["acc_points"] for g in record["avx2_vs_default"].values())
 
@@ -211,8 +216,8 @@ def test_spread_compares_the_seeds_both_folders_have(tmp_path, capsys):
         for name in EXPERIMENTS:
             doc = results.load_results(name)
             runs = results.first_seeds(doc["runs"], 2 if folder == "a" else 3)
-            if folder == "b":  # "another platform": every validation loss 1 % higher
-                runs = {v: [{**h, "val_loss": [x * 1.01 for x in h["val_loss"]]} for h in hs]
+            if folder == "b":  # "another platform": every validation loss 0.01 nats higher
+                runs = {v: [{**h, "val_loss": [x + 0.01 for x in h["val_loss"]]} for h in hs]
                         for v, hs in runs.items()}
             config = {**doc["config"], "seeds": doc["config"]["seeds"][:len(next(iter(runs.values())))]}
             path = results.results_path(name, root)
@@ -224,6 +229,6 @@ def test_spread_compares_the_seeds_both_folders_have(tmp_path, capsys):
     assert set(record) == {"x", "y"}, "a second label adds to the record"
     for name in EXPERIMENTS:
         assert record["x"][name]["seeds"] == 2
-        assert record["x"][name]["loss_rel"] == pytest.approx(0.01, rel=1e-3)
-        assert record["y"][name]["loss_rel"] == 0 and record["y"][name]["acc_points"] == 0
-    assert "x, overfitting: 0.00 accuracy points, 1.0 % of a loss, 2 seeds" in capsys.readouterr().out
+        assert record["x"][name]["loss_nats"] == pytest.approx(0.01, rel=1e-3)
+        assert record["y"][name]["loss_nats"] == 0 and record["y"][name]["acc_points"] == 0
+    assert "x, overfitting: 0.00 accuracy points, 0.0100 nats of a loss, 2 seeds" in capsys.readouterr().out

@@ -5,7 +5,7 @@ import torch
 
 from snippets.experiments.data import digit_splits
 from snippets.experiments.models import digit_cnn
-from snippets.experiments.training import deterministic, final_summary, fit, make_optimizer, seed_list
+from snippets.experiments.training import deterministic, evaluate, final_summary, fit, make_optimizer, seed_list
 
 DATA = digit_splits(n_train=20)
 
@@ -28,14 +28,18 @@ def test_the_same_seed_gives_the_same_history_and_another_seed_does_not():
 
 def test_the_test_split_is_measured_at_the_last_and_at_the_early_stopping_epoch():
     """Adam with tiny batches of 20 images: validation loss turns early, so the two differ."""
+    built = []
     with deterministic():
-        history = fit(digit_cnn, DATA, epochs=16, lr=0.01, batch_size=2, seed=0)
+        history = fit(lambda: built.append(digit_cnn()) or built[-1], DATA, epochs=16, lr=0.01,
+                      batch_size=2, seed=0)
         shorter = fit(digit_cnn, DATA, epochs=history["best_epoch"], lr=0.01, batch_size=2, seed=0)
     assert history["best_epoch"] == history["val_loss"].index(min(history["val_loss"])) + 1
     assert history["best_epoch"] < 16
     # The weights kept for the early-stopping epoch are those a run stopped there ends with.
     assert history["test_acc_at_best"] == shorter["test_acc"] == shorter["test_acc_at_best"]
     assert history["val_loss"][:len(shorter["val_loss"])] == shorter["val_loss"]
+    # ... and the caller's model keeps its last weights.
+    assert evaluate(built[0], DATA.test)[1] == history["test_acc"] != history["test_acc_at_best"]
 
 
 class NaNInEval(torch.nn.Module):
@@ -94,3 +98,4 @@ def test_final_summary_averages_the_last_epoch_over_seeds():
     assert summary["loss_gap"] == pytest.approx(0.3)
     assert summary["best_val_loss_mean"] == pytest.approx(0.5) and summary["test_acc_mean"] == pytest.approx(80)
     assert summary["test_acc_at_best_mean"] == pytest.approx(75) and summary["best_epoch_mean"] == 1.5
+

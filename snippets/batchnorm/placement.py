@@ -11,11 +11,13 @@ BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 class ConvBNReLU(nn.Module):
     """y = ReLU(BN(Conv(x))), the basic unit of most modern CNNs."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, conv_bias: bool = False):
+    def __init__(self, in_channels: int, out_channels: int,
+                 kernel_size: int = 3, conv_bias: bool = False):
         super().__init__()
-        # bias=False: BN subtracts each channel's batch mean, which removes any per-channel
-        # constant the conv adds; BN's own beta provides the shift instead.
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=conv_bias)
+        # bias=False: BN subtracts each channel's batch mean, which removes
+        # any per-channel constant the conv adds; BN's beta shifts instead.
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size,
+                              padding=kernel_size // 2, bias=conv_bias)
         self.bn = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU()
 
@@ -30,23 +32,26 @@ def n_params(module: nn.Module) -> int:
 
 # --8<-- [start:variance-shift]
 def predicted_train_variance(mean: float, var: float, p: float) -> float:
-    """Var of inverted dropout x * r / (1 - p) for x with this mean and variance.
-    E[out] = mean, E[out^2] = (var + mean^2) / (1 - p); in eval mode the variance stays var."""
+    """Var of inverted dropout x * r / (1 - p) for x with this mean and
+    variance. E[out] = mean, E[out^2] = (var + mean^2) / (1 - p); in eval
+    mode the variance stays var."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"drop probability p must be in [0, 1), got p={p}")
     return (var + mean**2) / (1 - p) - mean**2
 
 
-def dropout_variance(x: torch.Tensor, p: float, training: bool, seed: int = 0) -> float:
+def dropout_variance(x, p: float, training: bool, seed: int = 0) -> float:
     """Variance of nn.Dropout(p)(x) in train or eval mode."""
-    with torch.random.fork_rng():  # seed locally, leave the global generator as it was
+    with torch.random.fork_rng():  # seeded here; the global RNG untouched
         torch.manual_seed(seed)
         return nn.Dropout(p).train(training)(x).var().item()
 
 
-def bn_eval_variance(model: nn.Sequential, features: int, steps: int = 100, seed: int = 0) -> float:
-    """Train `model` (forward passes only: BN learns its running stats) on N(0, 1) batches,
-    then return the variance of its eval-mode output on fresh N(0, 1) data."""
+def bn_eval_variance(model: nn.Sequential, features: int, steps=100,
+                     seed: int = 0) -> float:
+    """Train `model` (forward passes only: BN learns its running stats)
+    on N(0, 1) batches, then return the variance of its eval-mode output
+    on fresh N(0, 1) data."""
     with torch.random.fork_rng(), torch.no_grad():
         torch.manual_seed(seed)
         model.train()
@@ -59,25 +64,30 @@ def bn_eval_variance(model: nn.Sequential, features: int, steps: int = 100, seed
 
 # --8<-- [start:head]
 def recommended_net(num_classes: int = 10, p: float = 0.5) -> nn.Sequential:
-    """Conv-BN-ReLU blocks without dropout; dropout only in the head, after the last BN."""
+    """Conv-BN-ReLU blocks without dropout; dropout only in the head,
+    after the last BN: the safe default."""
     return nn.Sequential(
         ConvBNReLU(3, 16),
         nn.MaxPool2d(2),
         ConvBNReLU(16, 32),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
-        nn.Dropout(p),  # no BN comes after this, so no running statistic sees the noise
+        # no BN comes after this: no running statistic sees the noise
+        nn.Dropout(p),
         nn.Linear(32, num_classes),
     )
 
 
 def dropout_after_last_bn(model: nn.Module) -> bool:
-    """True if every dropout layer comes after the last BN layer (in registration order,
-    which for nn.Sequential is the order of the forward pass)."""
-    kinds = [type(m) for m in model.modules() if isinstance(m, DROPOUTS + BATCHNORMS)]
-    bn_positions = [i for i, kind in enumerate(kinds) if issubclass(kind, BATCHNORMS)]
+    """True if every dropout layer comes after the last BN layer (in
+    registration order, which for nn.Sequential is the forward order)."""
+    kinds = [type(m) for m in model.modules()
+             if isinstance(m, DROPOUTS + BATCHNORMS)]
+    bn_positions = [i for i, kind in enumerate(kinds)
+                    if issubclass(kind, BATCHNORMS)]
     last_bn = bn_positions[-1] if bn_positions else -1
-    return all(i > last_bn for i, kind in enumerate(kinds) if issubclass(kind, DROPOUTS))
+    return all(i > last_bn for i, kind in enumerate(kinds)
+               if issubclass(kind, DROPOUTS))
 # --8<-- [end:head]
 
 
@@ -113,41 +123,55 @@ def main() -> None:
     with_bias = nn.Conv2d(3, 4, kernel_size=3, bias=True)
     without_bias = nn.Conv2d(3, 4, kernel_size=3, bias=False)
     with torch.no_grad():
-        without_bias.weight.copy_(with_bias.weight)  # identical except for the bias
+        # identical except for the bias
+        without_bias.weight.copy_(with_bias.weight)
     x = torch.randn(8, 3, 6, 6)
-    bn = nn.BatchNorm2d(4)  # train mode: normalises with the batch's per-channel mean
-    print("conv outputs differ by:", (with_bias(x) - without_bias(x)).detach()[0, :, 0, 0])
+    # train mode: normalises with the batch's per-channel mean
+    bn = nn.BatchNorm2d(4)
+    gap = (with_bias(x) - without_bias(x)).detach()[0, :, 0, 0]
+    print("conv outputs differ by:", gap)
     #> conv outputs differ by: tensor([-0.0106,  0.0289, -0.0788,  0.1142])
-    print("after BN they agree:", torch.allclose(bn(with_bias(x)), bn(without_bias(x)), atol=1e-5))
+    agree = torch.allclose(bn(with_bias(x)), bn(without_bias(x)), atol=1e-5)
+    print("after BN they agree:", agree)
     #> after BN they agree: True
     block_with = ConvBNReLU(3, 16, conv_bias=True)
     block_without = ConvBNReLU(3, 16)
-    print(n_params(block_with), "-", n_params(block_without), "=", n_params(block_with) - n_params(block_without))
+    n_with, n_without = n_params(block_with), n_params(block_without)
+    print(n_with, "-", n_without, "=", n_with - n_without)
     #> 480 - 464 = 16
     # --8<-- [end:demo-bias]
 
     # --8<-- [start:demo-variance-shift]
-    x = torch.randn(100_000, generator=torch.Generator().manual_seed(0))  # mean 0, variance 1
-    print(f"dropout(p=0.5), train mode: variance {dropout_variance(x, 0.5, training=True):.2f}")
+    # mean 0, variance 1
+    x = torch.randn(100_000, generator=torch.Generator().manual_seed(0))
+    train_var = dropout_variance(x, 0.5, training=True)
+    eval_var = dropout_variance(x, 0.5, training=False)
+    print(f"dropout(p=0.5), train mode: variance {train_var:.2f}")
     #> dropout(p=0.5), train mode: variance 1.99
-    print(f"dropout(p=0.5), eval mode:  variance {dropout_variance(x, 0.5, training=False):.2f}")
+    print(f"dropout(p=0.5), eval mode:  variance {eval_var:.2f}")
     #> dropout(p=0.5), eval mode:  variance 1.00
-    # BN after dropout stores the train-mode variance, then meets the eval-mode one.
-    shifted = bn_eval_variance(nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(4)), features=4)
+    # BN after dropout stores the train-mode variance, then meets the
+    # eval-mode one.
+    model = nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(4))
+    shifted = bn_eval_variance(model, features=4)
     print(f"Dropout -> BN, eval output variance: {shifted:.2f}")
     #> Dropout -> BN, eval output variance: 0.50
-    # BN before dropout learns from data dropout has not touched (eval: dropout is the identity).
-    consistent = bn_eval_variance(nn.Sequential(nn.BatchNorm1d(4), nn.Dropout(0.5)), features=4)
+    # BN before dropout learns from data dropout has not touched (and in
+    # eval mode dropout is the identity).
+    model = nn.Sequential(nn.BatchNorm1d(4), nn.Dropout(0.5))
+    consistent = bn_eval_variance(model, features=4)
     print(f"BN -> Dropout, eval output variance: {consistent:.2f}")
     #> BN -> Dropout, eval output variance: 1.00
     # --8<-- [end:demo-variance-shift]
 
     # --8<-- [start:demo-head]
     model = recommended_net()
-    print(model(torch.randn(8, 3, 32, 32)).shape, dropout_after_last_bn(model))
+    out = model(torch.randn(8, 3, 32, 32))
+    print(out.shape, dropout_after_last_bn(model))
     #> torch.Size([8, 10]) True
-    bad = nn.Sequential(ConvBNReLU(3, 16), nn.Dropout2d(0.2), ConvBNReLU(16, 32))
-    print(dropout_after_last_bn(bad))
+    flagged = nn.Sequential(ConvBNReLU(3, 16), nn.Dropout2d(0.2),
+                            ConvBNReLU(16, 32))
+    print(dropout_after_last_bn(flagged))
     #> False
     # --8<-- [end:demo-head]
 

@@ -1,5 +1,7 @@
 """nn.BatchNorm1d/2d: per-channel statistics, running averages, and train versus eval mode."""
 
+import functools
+
 import torch
 from torch import nn
 
@@ -152,6 +154,12 @@ def gradient_growth(depth: int, residual: bool, width: int = 64,
 
 
 DEPTHS = (2, 10, 20, 40)
+
+
+@functools.cache
+def growth_table(residual: bool) -> tuple[float, ...]:
+    """gradient_growth at each of DEPTHS (computed once per process)."""
+    return tuple(gradient_growth(d, residual) for d in DEPTHS)
 X = [[2.0], [4.0], [6.0], [8.0]]
 BATCH_A = [[4.0], [2.0], [6.0], [8.0]]
 BATCH_B = [[4.0], [10.0], [12.0], [14.0]]
@@ -188,8 +196,8 @@ def facts() -> dict:
     eval_a, eval_b = first_row_outputs(shared, training=False)
     return {
         "depths": list(DEPTHS),
-        "plain_growth": [gradient_growth(d, residual=False) for d in DEPTHS],
-        "residual_growth": [gradient_growth(d, residual=True) for d in DEPTHS],
+        "plain_growth": list(growth_table(False)),
+        "residual_growth": list(growth_table(True)),
         "x": [row[0] for row in X],
         "momentum": fresh.momentum,  # PyTorch's default
         "keep": 1 - fresh.momentum,
@@ -225,22 +233,27 @@ def facts() -> dict:
 def main() -> None:
     # --8<-- [start:demo-per-channel]
     torch.manual_seed(0)
-    # 3 channels on very different scales: means 0, 20, -3 and spreads 1, 5, 0.1.
+    # 3 channels on very different scales: means 0, 20, -3; sd 1, 5, 0.1
     scale = torch.tensor([1.0, 5.0, 0.1]).view(1, 3, 1, 1)
     shift = torch.tensor([0.0, 20.0, -3.0]).view(1, 3, 1, 1)
     x = torch.randn(8, 3, 4, 4) * scale + shift
-    bn = nn.BatchNorm2d(3)  # one gamma, one beta, one running mean/var per channel
+    # one gamma, one beta, one running mean and variance per channel
+    bn = nn.BatchNorm2d(3)
     out = bn(x).detach()
     mean, var = per_channel_stats(x)
     print("batch mean per channel:", mean.round(decimals=2))
     #> batch mean per channel: tensor([ 0.0400, 20.4200, -3.0000])
-    print("output mean per channel:", out.mean(dim=(0, 2, 3)).round(decimals=4) + 0.0)
+    out_mean = out.mean(dim=(0, 2, 3)).round(decimals=4) + 0.0
+    out_var = out.var(dim=(0, 2, 3), correction=0).round(decimals=4)
+    print("output mean per channel:", out_mean)
     #> output mean per channel: tensor([0., 0., 0.])
-    print("output var per channel: ", out.var(dim=(0, 2, 3), correction=0).round(decimals=4))
+    print("output var per channel: ", out_var)
     #> output var per channel:  tensor([1.0000, 1.0000, 0.9988])
-    print("manual == nn.BatchNorm2d:", torch.allclose(batch_norm_2d(x), out, atol=1e-5))
+    same = torch.allclose(batch_norm_2d(x), out, atol=1e-5)
+    print("manual == nn.BatchNorm2d:", same)
     #> manual == nn.BatchNorm2d: True
-    print(bn.weight.shape, bn.running_mean.shape, "- but", x.mean(dim=1).shape, "means across channels")
+    print(bn.weight.shape, bn.running_mean.shape, "- but",
+          x.mean(dim=1).shape, "means across channels")
     #> torch.Size([3]) torch.Size([3]) - but torch.Size([8, 4, 4]) means across channels
     # --8<-- [end:demo-per-channel]
 
@@ -249,17 +262,21 @@ def main() -> None:
     bn = nn.BatchNorm1d(1)  # momentum=0.1, eps=1e-5
     print("start:      ", bn.running_mean, bn.running_var)
     #> start:       tensor([0.]) tensor([1.])
-    y_train = bn(x)  # train mode: normalise with THIS batch, then update the running stats
+    # train mode: normalise with THIS batch, then update the running stats
+    y_train = bn(x)
     print("after 1 step:", bn.running_mean, bn.running_var)
     #> after 1 step: tensor([0.5000]) tensor([1.5667])
-    print("by hand:     ", *update_running_stats(torch.zeros(1), torch.ones(1), x))
+    by_hand = update_running_stats(torch.zeros(1), torch.ones(1), x)
+    print("by hand:     ", *by_hand)
     #> by hand:      tensor([0.5000]) tensor([1.5667])
     print("train output:", y_train.detach().flatten())
     #> train output: tensor([-1.3416, -0.4472,  0.4472,  1.3416])
     bn.eval()  # eval mode: normalise with the running stats, update nothing
     print("eval output: ", bn(x).detach().flatten())
     #> eval output:  tensor([1.1984, 2.7963, 4.3941, 5.9920])
-    print("by hand:     ", eval_batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias).detach().flatten())
+    y_eval = eval_batch_norm(x, bn.running_mean, bn.running_var,
+                             bn.weight, bn.bias)
+    print("by hand:     ", y_eval.detach().flatten())
     #> by hand:      tensor([1.1984, 2.7963, 4.3941, 5.9920])
     # --8<-- [end:demo-running]
 
@@ -275,10 +292,12 @@ def main() -> None:
     bn = nn.BatchNorm1d(1)
     # Batches A and B share their first example, 4.0; the rest differ.
     a_train, b_train = first_row_outputs(bn, training=True)
-    print(f"train mode: 4.0 -> {a_train:.4f} in batch A, {b_train:.4f} in batch B")
+    print(f"train mode: 4.0 -> {a_train:.4f} in batch A, "
+          f"{b_train:.4f} in batch B")
     #> train mode: 4.0 -> -0.4472 in batch A, -1.6036 in batch B
     a_eval, b_eval = first_row_outputs(bn, training=False)
-    print(f"eval mode:  4.0 -> {a_eval:.4f} in batch A, {b_eval:.4f} in batch B")
+    print(f"eval mode:  4.0 -> {a_eval:.4f} in batch A, "
+          f"{b_eval:.4f} in batch B")
     #> eval mode:  4.0 -> 1.4087 in batch A, 1.4087 in batch B
     # --8<-- [end:demo-train-eval]
 

@@ -162,10 +162,15 @@ class FactsCache:
         path = self._paths.get(name)
         if path is not None:
             return path
+        parent = name.rpartition(".")[0]
+        if parent.startswith(self.package) and parent != self.package:
+            parent_file = self.module_file(parent)
+            if parent_file is None or parent_file.name != "__init__.py":
+                return None  # ``from a.b import c`` with a.b a module: c is a name in it
         try:
             spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError, AttributeError):
-            return None  # a parent that is no package, or the module is broken
+        except Exception:
+            return None  # a missing or broken parent package: importing will say why
         if spec is None or not spec.origin or not spec.has_location:
             return None
         path = Path(spec.origin).resolve()
@@ -275,8 +280,8 @@ class FactsCache:
         self._paths.clear()  # a module may have moved (file <-> package): find them afresh
         if self.module_file(name) is None:
             raise FactError(f"no snippet module {name}")
-        modules = self.closure(name)
         try:
+            modules = self.closure(name)
             mod = self._load(modules)
         except Exception as exc:
             raise FactError(f"{name}: importing it raised {_describe(exc)}") from exc

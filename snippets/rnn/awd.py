@@ -14,7 +14,7 @@ class WeightDropLSTM(nn.Module):
 
     A new mask is drawn once per forward pass; every time step of that pass
     uses the same thinned matrix, so nothing in the recurrence changes from
-    step to step. Keyword arguments go to nn.LSTM (bias, batch_first, ...)."""
+    step to step. Keyword arguments go to nn.LSTM (bias, batch_first...)."""
 
     def __init__(self, input_size: int, hidden_size: int, p: float,
                  **lstm_options):
@@ -82,7 +82,7 @@ def main() -> None:
     layer = WeightDropLSTM(input_size=3, hidden_size=2, p=0.5)
     x = torch.randn(5, 1, 3)  # 5 steps, 1 sequence
     out, _ = layer(x, generator=torch.Generator().manual_seed(1))
-    # Draw the same mask again and give an ordinary nn.LSTM the thinned W_hh.
+    # Draw the same mask again; give an ordinary nn.LSTM the thinned W_hh.
     w_hh = layer.lstm.weight_hh_l0
     mask = inverted_mask(w_hh.shape, 0.5, torch.Generator().manual_seed(1))
     print("mask on W_hh, transposed (2 columns x 8 rows):")
@@ -91,8 +91,10 @@ def main() -> None:
     #> tensor([[0., 2., 2., 2., 0., 0., 0., 2.],
     #>         [2., 0., 0., 0., 2., 0., 2., 2.]])
     thinned = nn.LSTM(3, 2)
-    thinned.load_state_dict({**layer.lstm.state_dict(), "weight_hh_l0": w_hh * mask})
-    print("one thinned matrix for all 5 steps:", torch.allclose(out, thinned(x)[0]))
+    state = {**layer.lstm.state_dict(), "weight_hh_l0": w_hh * mask}
+    thinned.load_state_dict(state)
+    same = torch.allclose(out, thinned(x)[0])
+    print("one thinned matrix for all 5 steps:", same)
     #> one thinned matrix for all 5 steps: True
     # --8<-- [end:demo-weight-drop]
 
@@ -102,8 +104,9 @@ def main() -> None:
     tokens = torch.tensor([vocab.index(w) for w in sentence])
     embedding = nn.Embedding(len(vocab), 4)
     with torch.no_grad():
+        g = torch.Generator().manual_seed(18)
         vectors = embedding_dropout(embedding, tokens, p=0.4, training=True,
-                                    generator=torch.Generator().manual_seed(18))
+                                    generator=g)
     for word, v in zip(sentence, vectors):
         print(f"{word:>4}: {'dropped' if (v == 0).all() else 'kept'}")
         #>  the: dropped

@@ -66,11 +66,13 @@ def is_locked(dropped_ones: torch.Tensor, time_axis: int = 0) -> bool:
 
 # --8<-- [start:zoneout-zero]
 def zoneout_zero_is_plain_lstm(seed: int = 0) -> bool:
-    """With p_c = p_h = 0 no unit is ever zoned out: zoneout_lstm is nn.LSTM."""
+    """With p_c = p_h = 0 no unit is ever zoned out: zoneout_lstm is
+    nn.LSTM."""
     torch.manual_seed(seed)
     cell, x = nn.LSTMCell(3, 5), torch.randn(9, 2, 3)
     lstm = nn.LSTM(3, 5)
-    lstm.load_state_dict({f"{name}_l0": w for name, w in cell.state_dict().items()})
+    state = cell.state_dict()
+    lstm.load_state_dict({f"{name}_l0": w for name, w in state.items()})
     ours = zoneout_lstm(x, cell, p_c=0.0, p_h=0.0, training=True)
     return torch.allclose(ours, lstm(x)[0], atol=1e-6)
 # --8<-- [end:zoneout-zero]
@@ -142,7 +144,8 @@ def main() -> None:
     print("steps:", steps, "  (1 - p)^T =", round(0.75**steps, 4))
     #> steps: 17   (1 - p)^T = 0.0075
     simulated = memory_reaching_the_end("naive", p=0.25, steps=steps)
-    print(f"simulated share still remembering: {(simulated != 0).float().mean():.4f}")
+    share = (simulated != 0).float().mean()
+    print(f"simulated share still remembering: {share:.4f}")
     #> simulated share still remembering: 0.0086
     # --8<-- [end:demo-forgotten]
 
@@ -164,7 +167,8 @@ def main() -> None:
     # --8<-- [end:demo-zoneout-zero]
 
     # --8<-- [start:demo-count]
-    for name, n in mask_sizes(nn.LSTM(400, 1150), batch=80, steps=70).items():
+    sizes = mask_sizes(nn.LSTM(400, 1150), batch=80, steps=70)
+    for name, n in sizes.items():
         print(f"{name:27}: {n:>9,}")
         #> weight drop (W_hh entries) : 5,290,000
         #> variational (per sequence) :    92,000
@@ -172,7 +176,7 @@ def main() -> None:
     # --8<-- [end:demo-count]
 
     # --8<-- [start:demo-clip-value]
-    by_norm, cos_norm, by_value, cos_value = clip_both_ways([3.0, 4.0], limit=1.0)
+    by_norm, cos_norm, by_value, cos_value = clip_both_ways([3.0, 4.0], 1.0)
     print("by norm: ", by_norm, f"cosine {cos_norm:.4f}")
     #> by norm:  tensor([0.6000, 0.8000]) cosine 1.0000
     print("by value:", by_value, f"cosine {cos_value:.4f}")

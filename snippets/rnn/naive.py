@@ -37,9 +37,9 @@ def check_mask(mask, steps: int, batch: int, size: int, name: str) -> None:
 
 
 # --8<-- [start:rnn]
-def inverted_mask(shape, p: float, generator=None, like=None) -> torch.Tensor:
-    """A Bernoulli(1 - p) keep-mask already divided by 1 - p, so that its mean
-    is 1; on the device and in the dtype of the tensor `like`, if given."""
+def inverted_mask(shape, p: float, generator=None, like=None):
+    """A Bernoulli(1 - p) keep-mask already divided by 1 - p, so that its
+    mean is 1; on the device and in the dtype of the tensor `like`."""
     device = None if like is None else like.device
     keep = torch.rand(shape, generator=generator, device=device) < 1.0 - p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)  # p = 1 drops everything
@@ -60,7 +60,7 @@ def rnn_states(x, w_ih, w_hh, input_mask=None, hidden_mask=None,
     check_mask(input_mask, steps, batch, n_in, "input_mask")
     check_mask(hidden_mask, steps, batch, n_hidden, "hidden_mask")
     if input_mask is not None:
-        x = x * input_mask  # broadcasting copies a (1, B, n) mask to every step
+        x = x * input_mask  # broadcasting copies a (1, B, n) mask to all t
     h = x.new_zeros(batch, n_hidden)
     states = []
     for t in range(steps):  # the same weights at every step: shared in time
@@ -74,17 +74,20 @@ def rnn_states(x, w_ih, w_hh, input_mask=None, hidden_mask=None,
 
 
 # --8<-- [start:compounding]
-def relative_deviation(states: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-    """Per step: RMS distance from the no-dropout states, relative to their RMS size."""
+def relative_deviation(states, clean) -> torch.Tensor:
+    """Per step: RMS distance from the no-dropout states, relative to
+    their RMS size."""
     error = (states - clean).pow(2).mean(dim=(1, 2))
     return (error / clean.pow(2).mean(dim=(1, 2))).sqrt()
 
 
-def deviation_by_step(p: float, steps: int, draws: int = 1000, size: int = 32, seed=0):
-    """Relative deviation per step with dropout on the inputs, and with a fresh mask
-    on h_{t-1}. The recurrence is linear with an orthogonal W_hh: a memory that neither
-    fades nor blows up by itself, so any growth comes from the masks. One input
-    sequence is run `draws` times, each time with its own random masks."""
+def deviation_by_step(p: float, steps: int, draws: int = 1000,
+                      size: int = 32, seed=0):
+    """Relative deviation per step with dropout on the inputs, and with a
+    fresh mask on h_{t-1}. The recurrence is linear with an orthogonal
+    W_hh: a memory that neither fades nor blows up by itself, so any growth
+    comes from the masks. One input sequence is run `draws` times, each
+    time with its own random masks."""
     check_rate(p)
     g = torch.Generator().manual_seed(seed)
     w_hh, _ = torch.linalg.qr(torch.randn(size, size, generator=g))
@@ -95,11 +98,13 @@ def deviation_by_step(p: float, steps: int, draws: int = 1000, size: int = 32, s
     m_x, m_h = inverted_mask(fresh, p, g), inverted_mask(fresh, p, g)
     inputs = rnn_states(x, w_ih, w_hh, input_mask=m_x, activation=None)
     hidden = rnn_states(x, w_ih, w_hh, hidden_mask=m_h, activation=None)
-    return relative_deviation(inputs, clean), relative_deviation(hidden, clean), clean
+    return (relative_deviation(inputs, clean),
+            relative_deviation(hidden, clean), clean)
 
 
 def predicted_deviation(p: float, clean: torch.Tensor) -> torch.Tensor:
-    """E|e_t|^2 = E|e_{t-1}|^2 / (1 - p) + p / (1 - p) |h_{t-1}|^2, from e_1 = 0."""
+    """E|e_t|^2 = E|e_{t-1}|^2 / (1 - p) + p / (1 - p) |h_{t-1}|^2,
+    from e_1 = 0."""
     size2 = clean.pow(2).mean(dim=(1, 2))
     err2 = [torch.tensor(0.0)]
     for t in range(1, len(clean)):
@@ -111,8 +116,9 @@ def predicted_deviation(p: float, clean: torch.Tensor) -> torch.Tensor:
 # --8<-- [start:zaremba]
 def zaremba_lstm(x, cell: nn.LSTMCell, p: float, training: bool,
                  generator=None):
-    """One LSTM layer regularized as in Zaremba et al. (2014): dropout on what
-    comes in (x_t) and on what goes up (h_t), never on h_{t-1} -> h_t."""
+    """One LSTM layer regularized as in Zaremba et al. (2014): dropout on
+    what comes in (x_t) and on what goes up (h_t), never on h_{t-1} ->
+    h_t."""
     check_rate(p)
     check_sequence(x)
     drop = training and p > 0.0
@@ -169,7 +175,8 @@ def main() -> None:
     print("step  inputs  h_{t-1}  formula")
     #> step  inputs  h_{t-1}  formula
     for t in [1, 5, 10, 20, 50]:
-        print(f"{t:4d}  {inputs[t - 1]:6.2f}  {hidden[t - 1]:7.2f}  {predicted[t - 1]:7.2f}")
+        i, h, f = inputs[t - 1], hidden[t - 1], predicted[t - 1]
+        print(f"{t:4d}  {i:6.2f}  {h:7.2f}  {f:7.2f}")
         #>    1    0.50     0.00     0.00
         #>    5    0.51     0.92     0.92
         #>   10    0.49     1.46     1.47
@@ -184,7 +191,8 @@ def main() -> None:
     with torch.no_grad():
         train = zaremba_lstm(x, cell, p=0.5, training=True)
         test = zaremba_lstm(x, cell, p=0.5, training=False)
-    print(tuple(train.shape), "zeros in training output:", int((train == 0).sum()))
+    zeros = int((train == 0).sum())
+    print(tuple(train.shape), "zeros in training output:", zeros)
     #> (6, 2, 4) zeros in training output: 24
     print("zeros at inference:", int((test == 0).sum()))
     #> zeros at inference: 0

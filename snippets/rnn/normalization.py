@@ -18,26 +18,30 @@ BATCH = 256
 
 # --8<-- [start:per-step]
 def preactivations(x, w_ih, w_hh):
-    """a_t = W_ih x_t + W_hh h_{t-1} at every step of a tanh RNN (T, B, H): what a
-    normalization layer inside the cell would receive."""
+    """a_t = W_ih x_t + W_hh h_{t-1} at every step of a tanh RNN (T, B, H):
+    what a normalization layer inside the cell would receive."""
     h = rnn_states(x, w_ih, w_hh)
     h_prev = torch.cat([torch.zeros_like(h[:1]), h[:-1]])  # h_0 = 0
     return x @ w_ih.T + h_prev @ w_hh.T
 
 
 def per_step_std(a: torch.Tensor) -> torch.Tensor:
-    """At each step: the batch standard deviation of every unit, averaged over units."""
+    """At each step: the batch standard deviation of every unit, averaged
+    over the units."""
     return a.std(dim=1).mean(dim=-1)
 
 
 def still_running(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    """How many sequences of a padded batch still have a real token at t = 1..steps."""
+    """How many sequences of a padded batch still have a real token at
+    t = 1..steps."""
     check_lengths(lengths)
-    return (lengths[None, :] >= torch.arange(1, steps + 1)[:, None]).sum(dim=1)
+    t = torch.arange(1, steps + 1)
+    return (lengths[None, :] >= t[:, None]).sum(dim=1)
 
 
 def rnn_example(seed=0, steps=30, batch=BATCH, size=32, n_in=8):
-    """Random inputs and weights for a tanh RNN whose recurrent matrix has gain 1.5."""
+    """Random inputs and weights for a tanh RNN whose recurrent matrix has
+    gain 1.5."""
     g = torch.Generator().manual_seed(seed)
     w_ih = torch.randn(size, n_in, generator=g) / n_in**0.5
     w_hh = 1.5 * torch.randn(size, size, generator=g) / size**0.5
@@ -47,14 +51,15 @@ def rnn_example(seed=0, steps=30, batch=BATCH, size=32, n_in=8):
 
 # --8<-- [start:layernorm-rnn]
 class LayerNormRNN(nn.Module):
-    """h_t = tanh(LN(W_ih x_t + W_hh h_{t-1})): each example is normalized over its own
-    units, so no statistic crosses the batch or the time axis (Ba et al., 2016)."""
+    """h_t = tanh(LN(W_ih x_t + W_hh h_{t-1})): each example is normalized
+    over its own units, so no statistic crosses the batch or the time axis
+    (Ba et al., 2016)."""
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
         self.w_ih = nn.Linear(input_size, hidden_size, bias=False)
         self.w_hh = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.norm = nn.LayerNorm(hidden_size)  # its beta plays the role of the bias
+        self.norm = nn.LayerNorm(hidden_size)  # its beta acts as the bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_sequence(x)
@@ -69,19 +74,23 @@ class LayerNormRNN(nn.Module):
 
 # --8<-- [start:batch-dependence]
 def output_of_first(norm: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-    """What norm makes of example 0, given the rest of the batch it arrived with."""
+    """What norm makes of example 0, given the rest of its batch."""
     return norm(batch)[0]
 
 
 def batch_gaps(seed: int = 0) -> dict:
-    """Example 0 normalized inside two different batches: its largest change, LN and BN."""
+    """Example 0 normalized inside two different batches: its largest
+    change, under LayerNorm and under BatchNorm."""
     torch.manual_seed(seed)
     example = torch.randn(1, 16)
     batch_a = torch.cat([example, torch.randn(7, 16)])
-    batch_b = torch.cat([example, 3 + torch.randn(7, 16)])  # other examples, other scale
+    # other examples, on another scale:
+    batch_b = torch.cat([example, 3 + torch.randn(7, 16)])
     gaps = {}
-    for name, norm in [("layer", nn.LayerNorm(16)), ("batch", nn.BatchNorm1d(16))]:
-        diff = output_of_first(norm, batch_a) - output_of_first(norm, batch_b)
+    norms = [("layer", nn.LayerNorm(16)), ("batch", nn.BatchNorm1d(16))]
+    for name, norm in norms:
+        first_a = output_of_first(norm, batch_a)
+        diff = first_a - output_of_first(norm, batch_b)
         gaps[name] = diff.abs().max().item()
     return gaps
 # --8<-- [end:batch-dependence]
@@ -139,7 +148,8 @@ def main() -> None:
 
     # --8<-- [start:demo-batch-dependence]
     gaps = batch_gaps()
-    print(f"LayerNorm: example 0 moves by {gaps['layer']:.4f} when its batch changes")
+    print(f"LayerNorm: example 0 moves by {gaps['layer']:.4f} "
+          "when its batch changes")
     #> LayerNorm: example 0 moves by 0.0000 when its batch changes
     print(f"BatchNorm: example 0 moves by {gaps['batch']:.4f}")
     #> BatchNorm: example 0 moves by 3.0686
@@ -149,7 +159,8 @@ def main() -> None:
     same = torch.allclose(alone[:, 0], rnn(x)[:, 0], atol=1e-6)
     print("LN-RNN, sequence 0 alone == in the batch:", same)
     #> LN-RNN, sequence 0 alone == in the batch: True
-    print("LN-RNN, train == eval:", torch.equal(rnn.train()(x), rnn.eval()(x)))
+    same = torch.equal(rnn.train()(x), rnn.eval()(x))
+    print("LN-RNN, train == eval:", same)
     #> LN-RNN, train == eval: True
     # --8<-- [end:demo-batch-dependence]
 

@@ -49,7 +49,7 @@ def split_layers(rnn: nn.RNNBase) -> list:
     layers = []
     for k in range(rnn.num_layers):
         layer = one_layer_like(rnn, rnn.input_size if k == 0 else width)
-        for name in layer.state_dict():  # "weight_hh_l0" <- "weight_hh_l{k}"
+        for name in layer.state_dict():  # weight_hh_l0 <- weight_hh_l{k}
             source = name.replace("_l0", f"_l{k}")
             layer.state_dict()[name].copy_(rnn.state_dict()[source])
         layers.append(layer.train(rnn.training))
@@ -88,7 +88,8 @@ class ZarembaLSTM(nn.Module):
 
 def masks_drawn(module: nn.Module, x: torch.Tensor, seed: int = 0) -> int:
     """How many dropout masks of x's shape one forward pass draws: replay
-    F.dropout until the random number generator is where the pass left it."""
+    F.dropout until the random number generator is where the pass left
+    it."""
     torch.manual_seed(seed)
     module(x)
     after = torch.get_rng_state()
@@ -103,7 +104,8 @@ def masks_drawn(module: nn.Module, x: torch.Tensor, seed: int = 0) -> int:
 
 # --8<-- [start:warning]
 def single_layer_lstm(p: float):
-    """nn.LSTM(num_layers=1, dropout=p), and the warnings PyTorch gives building it."""
+    """nn.LSTM(num_layers=1, dropout=p), and the warnings PyTorch gives
+    while building it."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lstm = nn.LSTM(input_size=3, hidden_size=4, num_layers=1, dropout=p)
@@ -131,7 +133,7 @@ def clip_by_total_norm(grads: list, max_norm: float, norm_type=2.0,
     norm = total_norm(grads, norm_type)
     if error_if_nonfinite and not torch.isfinite(norm):
         raise RuntimeError(f"the total norm of the gradients is {norm}")
-    scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)  # 1: small enough
+    scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)  # 1: no clip
     return [None if g is None else g * scale.to(g) for g in grads], norm
 # --8<-- [end:clip]
 
@@ -166,7 +168,7 @@ def main() -> None:
     # --8<-- [start:demo-stacked]
     torch.manual_seed(0)
     lstm = nn.LSTM(input_size=3, hidden_size=4, num_layers=2, dropout=0.5)
-    layers = split_layers(lstm)  # built first: creating modules uses random numbers too
+    layers = split_layers(lstm)  # first: building modules draws numbers
     x = torch.randn(6, 2, 3)
     torch.manual_seed(1)
     packaged, _ = lstm(x)
@@ -183,8 +185,9 @@ def main() -> None:
             warnings.simplefilter("ignore")  # the one-layer warning, below
             plain = nn.LSTM(4, 4, num_layers=layers, dropout=0.5)
         zaremba = ZarembaLSTM(4, 4, num_layers=layers, p=0.5)
-        print(f"L = {layers}: nn.LSTM(dropout=p) draws {masks_drawn(plain, x)}, "
-              f"ZarembaLSTM {masks_drawn(zaremba, x)}")
+        n_plain, n_zaremba = masks_drawn(plain, x), masks_drawn(zaremba, x)
+        print(f"L = {layers}: nn.LSTM(dropout=p) draws {n_plain}, "
+              f"ZarembaLSTM {n_zaremba}")
         #> L = 1: nn.LSTM(dropout=p) draws 0, ZarembaLSTM 2
         #> L = 2: nn.LSTM(dropout=p) draws 1, ZarembaLSTM 3
         #> L = 3: nn.LSTM(dropout=p) draws 2, ZarembaLSTM 4
@@ -199,7 +202,8 @@ def main() -> None:
         #> layer, so non-zero dropout expects num_layers greater than
         #> 1, but got dropout=0.5 and num_layers=1
     x = torch.randn(6, 2, 3)
-    print("1 layer, train == eval:", torch.equal(one_layer(x)[0], one_layer.eval()(x)[0]))
+    same = torch.equal(one_layer(x)[0], one_layer.eval()(x)[0])
+    print("1 layer, train == eval:", same)
     #> 1 layer, train == eval: True
     # --8<-- [end:demo-warning]
 
@@ -208,7 +212,8 @@ def main() -> None:
     before = total_norm([q.grad for q in rnn.parameters()])
     returned = nn.utils.clip_grad_norm_(rnn.parameters(), max_norm=1.0)
     after = total_norm([q.grad for q in rnn.parameters()])
-    print(f"norm before {before:.2f}, returned {returned:.2f}, after {after:.4f}")
+    print(f"norm before {before:.2f}, returned {returned:.2f}, "
+          f"after {after:.4f}")
     #> norm before 81.93, returned 81.93, after 1.0000
     # --8<-- [end:demo-clip]
 

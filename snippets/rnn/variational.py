@@ -45,13 +45,14 @@ def variational_rnn(x, w_ih, w_hh, p: float, generator=None):
     check_rate(p)
     check_sequence(x)
     _, batch, n_in = x.shape
+    n_hidden = w_hh.shape[0]
     input_mask = inverted_mask((1, batch, n_in), p, generator, like=x)
-    hidden_mask = inverted_mask((1, batch, w_hh.shape[0]), p, generator, like=x)
+    hidden_mask = inverted_mask((1, batch, n_hidden), p, generator, like=x)
     return rnn_states(x, w_ih, w_hh, input_mask, hidden_mask)
 
 
 def thinned(w: torch.Tensor, unit_mask: torch.Tensor) -> torch.Tensor:
-    """W with column k scaled by mask[k]: dropping unit k removes column k."""
+    """W with column k scaled by mask[k]: dropping unit k removes it."""
     return w * unit_mask
 # --8<-- [end:variational-rnn]
 
@@ -87,11 +88,14 @@ def main() -> None:
     torch.manual_seed(0)
     w_ih, w_hh = torch.randn(5, 3), torch.randn(5, 5) / 5**0.5
     x = torch.randn(8, 1, 3)  # one sequence of 8 steps
-    out = variational_rnn(x, w_ih, w_hh, p=0.5, generator=torch.Generator().manual_seed(1))
+    g = torch.Generator().manual_seed(1)
+    out = variational_rnn(x, w_ih, w_hh, p=0.5, generator=g)
     g = torch.Generator().manual_seed(1)  # draw the same two masks again
     m_x, m_h = inverted_mask((3,), 0.5, g), inverted_mask((5,), 0.5, g)
-    same = rnn_states(x, thinned(w_ih, m_x), thinned(w_hh, m_h))  # no masks, thinner weights
-    print("equal to a fixed thinned network:", torch.allclose(out, same, atol=1e-6))
+    # no masks, thinner weights:
+    same = rnn_states(x, thinned(w_ih, m_x), thinned(w_hh, m_h))
+    equal = torch.allclose(out, same, atol=1e-6)
+    print("equal to a fixed thinned network:", equal)
     #> equal to a fixed thinned network: True
     print("hidden units dropped:", (m_h == 0).nonzero().flatten().tolist())
     #> hidden units dropped: [0, 2, 4]

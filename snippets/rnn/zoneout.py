@@ -23,7 +23,8 @@ def lstm_gates(x_t, h, cell: nn.LSTMCell):
     if cell.bias:
         pre = pre + cell.bias_ih + cell.bias_hh
     i, f, g, o = pre.chunk(4, dim=-1)
-    return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    sigmoid = torch.sigmoid
+    return sigmoid(i), sigmoid(f), torch.tanh(g), sigmoid(o)
 # --8<-- [end:gates]
 
 
@@ -89,18 +90,22 @@ def zoneout_lstm(x, cell: nn.LSTMCell, p_c, p_h, training: bool,
 
 
 # --8<-- [start:memory]
-def memory_reaching_the_end(rule: str, p: float, steps: int, units=10_000, seed=0):
-    """d c_T / d c_0 per unit when the forget gate is 1 (the cell was told to remember).
+def memory_reaching_the_end(rule: str, p: float, steps: int,
+                            units=10_000, seed=0):
+    """d c_T / d c_0 per unit when the forget gate is 1 (the cell was told
+    to remember).
 
-    rule "naive" drops the whole new cell state, "semeniuta" only the candidate,
-    "zoneout" makes units keep c_{t-1}. The update is element-wise, so the gradient of
-    c_T.sum() with respect to c_0 is, unit by unit, how much of c_0 is still in c_T."""
+    rule "naive" drops the whole new cell state, "semeniuta" only the
+    candidate, "zoneout" makes units keep c_{t-1}. The update is
+    element-wise, so the gradient of c_T.sum() with respect to c_0 is, unit
+    by unit, how much of c_0 is still in c_T."""
     g = torch.Generator().manual_seed(seed)
     c0 = torch.randn(units, generator=g).requires_grad_()
     c = c0
     for _ in range(steps):
         f = torch.ones(units)  # remember everything
-        i, cand = torch.rand(units, generator=g), torch.randn(units, generator=g).tanh()
+        i = torch.rand(units, generator=g)
+        cand = torch.randn(units, generator=g).tanh()
         if rule == "naive":
             c = inverted_mask(units, p, g) * (f * c + i * cand)
         elif rule == "semeniuta":
@@ -108,7 +113,8 @@ def memory_reaching_the_end(rule: str, p: float, steps: int, units=10_000, seed=
         elif rule == "zoneout":
             c = zoneout(c, f * c + i * cand, p, training=True, generator=g)
         else:
-            raise ValueError(f"rule must be naive, semeniuta or zoneout, got rule={rule!r}")
+            raise ValueError("rule must be naive, semeniuta or zoneout, "
+                             f"got rule={rule!r}")
     (grad,) = torch.autograd.grad(c.sum(), c0)
     return grad
 # --8<-- [end:memory]
@@ -121,7 +127,7 @@ def copy_path_gradient(mask_on, p=0.25, steps=10, units=100, batch=100,
     saturated open, input gate saturated shut), with a fresh dropout mask
     at every step on h_{t-1} (mask_on="h"), on c_{t-1} ("c") or nowhere."""
     if mask_on not in ("h", "c", None):
-        raise ValueError(f"mask_on must be 'h', 'c' or None, got {mask_on!r}")
+        raise ValueError(f"mask_on must be 'h', 'c' or None, got {mask_on}")
     g = torch.Generator().manual_seed(seed)
     cell = nn.LSTMCell(8, units)
     with torch.no_grad():  # PyTorch's gate order: i, f, g, o
@@ -187,7 +193,8 @@ def main() -> None:
     #> units where c_0 survives 10 steps, and its weight there:
     for rule in ["naive", "semeniuta", "zoneout"]:
         weight = memory_reaching_the_end(rule, p=0.25, steps=10)
-        print(f"{rule:9}: {(weight != 0).float().mean():6.1%}  x{weight.max():5.2f}")
+        share = (weight != 0).float().mean()
+        print(f"{rule:9}: {share:6.1%}  x{weight.max():5.2f}")
         #> naive    :   5.6%  x17.76
         #> semeniuta: 100.0%  x 1.00
         #> zoneout  : 100.0%  x 1.00
@@ -201,7 +208,8 @@ def main() -> None:
     for mask_on in [None, "h", "c"]:
         grad = copy_path_gradient(mask_on, p=0.25, steps=10).abs()
         share = (grad > 1e-3).float().mean()
-        print(f"{mask_on!s:13} {share:15.1%} {grad.min():17.4f} {grad.max():7.4f}")
+        low, high = grad.min(), grad.max()
+        print(f"{mask_on!s:13} {share:15.1%} {low:17.4f} {high:7.4f}")
         #> None                   100.0%            1.0000  1.0000
         #> h                      100.0%            1.0000  1.0000
         #> c                        5.4%            0.0000 17.7577
@@ -209,8 +217,9 @@ def main() -> None:
 
     # --8<-- [start:demo-zoneout]
     g = torch.Generator().manual_seed(2)
-    previous, new = torch.tensor([1.0, 2.0, 3.0, 4.0]), torch.tensor([5.0, 6.0, 7.0, 8.0])
-    print("train:", zoneout(previous, new, p=0.5, training=True, generator=g))
+    previous = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    new = torch.tensor([5.0, 6.0, 7.0, 8.0])
+    print("train:", zoneout(previous, new, 0.5, training=True, generator=g))
     #> train: tensor([1., 6., 3., 8.])
     print("eval: ", zoneout(previous, new, p=0.5, training=False))
     #> eval:  tensor([3., 4., 5., 6.])

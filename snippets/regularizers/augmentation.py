@@ -44,12 +44,13 @@ def crop_at(padded: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
             height: int, width: int) -> torch.Tensor:
     """Cut a height x width window out of every image of the batch, image
     n at (top[n], left[n]), in one indexing operation (no Python loop)."""
-    device = padded.device
-    rows = top[:, None] + torch.arange(height, device=device)  # (N, H)
-    cols = left[:, None] + torch.arange(width, device=device)  # (N, W)
-    batch = torch.arange(padded.shape[0], device=device)[:, None, None, None]
-    chans = torch.arange(padded.shape[1], device=device)[None, :, None, None]
-    return padded[batch, chans, rows[:, None, :, None], cols[:, None, None, :]]
+    n, c, dev = padded.shape[0], padded.shape[1], padded.device
+    rows = top[:, None] + torch.arange(height, device=dev)  # (N, H)
+    cols = left[:, None] + torch.arange(width, device=dev)  # (N, W)
+    batch = torch.arange(n, device=dev)[:, None, None, None]
+    chans = torch.arange(c, device=dev)[None, :, None, None]
+    rows, cols = rows[:, None, :, None], cols[:, None, None, :]
+    return padded[batch, chans, rows, cols]
 
 
 def random_crop(images: torch.Tensor, padding: int,
@@ -60,8 +61,8 @@ def random_crop(images: torch.Tensor, padding: int,
     batch = as_batch(images)
     n, _, height, width = batch.shape
     padded = F.pad(batch, [padding] * 4)
-    top, left = torch.randint(0, 2 * padding + 1, (2, n), generator=generator,
-                              device=images.device)
+    top, left = torch.randint(0, 2 * padding + 1, (2, n),
+                              generator=generator, device=images.device)
     out = crop_at(padded, top, left, height, width)
     # Keep the input's memory format (channels-last stays channels-last).
     return torch.empty_like(batch).copy_(out).reshape(images.shape)
@@ -152,8 +153,10 @@ def main() -> None:
     #>         [0, 0, 0, 0, 1],
     #>         [0, 0, 1, 1, 1],
     #>         [0, 0, 0, 0, 0]])
-    padded = F.pad(image, [1, 1, 1, 1])  # 7 x 7; a crop at (1, 1) would give the image back
-    # A window one pixel up and left of the image: the L moves one pixel down and right.
+    # 7 x 7; a crop at (1, 1) would give the image back.
+    padded = F.pad(image, [1, 1, 1, 1])
+    # A window one pixel up and left of the image: the L moves one pixel
+    # down and right.
     corner = torch.tensor([0])
     print(crop_at(padded, top=corner, left=corner, height=5, width=5)[0, 0])
     #> tensor([[0, 0, 0, 0, 0],
@@ -165,13 +168,15 @@ def main() -> None:
 
     # --8<-- [start:demo-augment]
     generator = torch.Generator().manual_seed(0)
-    images, labels = torch.rand(8, 3, 32, 32, generator=generator), torch.arange(8)
+    images = torch.rand(8, 3, 32, 32, generator=generator)
+    labels = torch.arange(8)
     out, out_labels = augment(images, labels, padding=4, generator=generator)
     print(tuple(out.shape), torch.equal(out_labels, labels))
     #> (8, 3, 32, 32) True
     print("versions of one image:", count_versions(padding=4))
     #> versions of one image: 162
-    print("different results in 1000 draws with padding 2:", distinct_outputs(1000, padding=2))
+    print("different results in 1000 draws with padding 2:",
+          distinct_outputs(1000, padding=2))
     #> different results in 1000 draws with padding 2: 50
     # --8<-- [end:demo-augment]
 

@@ -51,7 +51,8 @@ class EarlyStopping:
         val_loss = as_loss(val_loss)  # a float: no tensor, no graph kept
         self.epoch += 1
         if val_loss < self.best_loss - self.min_delta:  # False for NaN
-            self.best_loss, self.best_epoch, self.bad_epochs = val_loss, self.epoch, 0
+            self.best_loss, self.best_epoch = val_loss, self.epoch
+            self.bad_epochs = 0
             # state_dict() holds references to the live tensors, which
             # the optimizer keeps changing in place: without the deep
             # copy the "best" weights would drift along with them.
@@ -63,7 +64,8 @@ class EarlyStopping:
     def restore(self, model: nn.Module) -> None:
         """Load the weights of the best epoch back into the model."""
         if self.best_state is None:
-            raise RuntimeError("restore() needs a step() that improved first")
+            raise RuntimeError(
+                "restore() needs a step() that improved first")
         # load_state_dict copies the values in: best_state stays a copy.
         model.load_state_dict(self.best_state)
 # --8<-- [end:helper]
@@ -82,8 +84,10 @@ def fake_epoch(model: nn.Module, epoch: int) -> None:
 
 
 # --8<-- [start:loop]
-def train_with_early_stopping(val_losses, patience: int, min_delta: float = 0.0):
-    """Run the epochs until the helper says stop; return (model, stopper)."""
+def train_with_early_stopping(val_losses, patience: int,
+                              min_delta: float = 0.0):
+    """Run the epochs until the helper says stop; return (model, stopper)
+    with the best epoch's weights restored."""
     model = nn.Linear(2, 1)
     stopper = EarlyStopping(patience, min_delta)
     for epoch, val_loss in enumerate(val_losses, start=1):
@@ -97,7 +101,8 @@ def train_with_early_stopping(val_losses, patience: int, min_delta: float = 0.0)
 
 # --8<-- [start:figure]
 def save_figure(path, patience: int = 3) -> None:
-    """The made-up validation curve, the best epoch, and the epoch where patience ran out."""
+    """The made-up validation curve, the best epoch, and the epoch where
+    patience ran out."""
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -108,20 +113,25 @@ def save_figure(path, patience: int = 3) -> None:
         fig = Figure(figsize=(4.8, 4.0), layout="constrained")
         ax = fig.subplots()
         ax.set_gid("panel-curve")
-        ax.plot(seen, VAL_LOSSES[: stopper.epoch], color="#3b8bd9", marker="o", markersize=4,
-                label="validation loss")
-        ax.plot(unseen, VAL_LOSSES[stopper.epoch - 1 :], color=GREY, ls=":", marker="o", markersize=3,
+        best, stop = stopper.best_epoch, stopper.epoch
+        ax.plot(seen, VAL_LOSSES[:stop], color="#3b8bd9", marker="o",
+                markersize=4, label="validation loss")
+        ax.plot(unseen, VAL_LOSSES[stop - 1:], color=GREY, ls=":",
+                marker="o", markersize=3,
                 label="had training gone on (never computed)")
-        ax.axvspan(stopper.best_epoch, stopper.epoch, color=GREY, alpha=0.2, lw=0,
+        ax.axvspan(best, stop, color=GREY, alpha=0.2, lw=0,
                    label=f"patience: {patience} epochs without improvement")
-        ax.plot([stopper.best_epoch], [stopper.best_loss], "o", color="#e8891d", markersize=9,
-                label=f"best epoch {stopper.best_epoch}: its weights are restored")
-        ax.axvline(stopper.epoch, color="#e8891d", ls="--", lw=1.5, label=f"stop after epoch {stopper.epoch}")
+        ax.plot([best], [stopper.best_loss], "o", color="#e8891d",
+                markersize=9,
+                label=f"best epoch {best}: its weights are restored")
+        ax.axvline(stop, color="#e8891d", ls="--", lw=1.5,
+                   label=f"stop after epoch {stop}")
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation loss")
         ax.set_xticks(list(range(1, len(VAL_LOSSES) + 1)))
         ax.spines[["top", "right"]].set_visible(False)
-        legend = fig.legend(loc="outside upper center", frameon=False, fontsize=10)
+        legend = fig.legend(loc="outside upper center", frameon=False,
+                            fontsize=10)
         for text in legend.get_texts():
             text.set_color(GREY)
         save_svg(fig, path)
@@ -136,7 +146,7 @@ def kept_fractions(mu, lr: float, steps: int):
     alpha = 1 / (lr * steps). Returns (early stopping, L2)."""
     mu = torch.as_tensor(mu, dtype=torch.float64)
     alpha = 1.0 / (lr * steps)
-    early = 1 - (1 - lr * mu) ** steps  # each step closes lr * mu of the gap
+    early = 1 - (1 - lr * mu) ** steps  # a step closes lr * mu of the gap
     l2 = mu / (mu + alpha)  # the minimum of J(w) + (alpha / 2)||w||^2
     return early, l2
 # --8<-- [end:quadratic]
@@ -190,7 +200,8 @@ def main() -> None:
     #> Parameter containing:
     #> tensor([[6., 6.]], requires_grad=True)
 
-    model, stopper = train_with_early_stopping(VAL_LOSSES, patience=3, min_delta=0.01)
+    model, stopper = train_with_early_stopping(VAL_LOSSES, patience=3,
+                                               min_delta=0.01)
     print(f"min_delta=0.01: stopped after epoch {stopper.epoch}; "
           f"best epoch {stopper.best_epoch}")
     #> min_delta=0.01: stopped after epoch 8; best epoch 5

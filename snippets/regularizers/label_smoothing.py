@@ -110,15 +110,16 @@ def smoothed_cross_entropy(logits, target, eps, weight=None,
 
 # --8<-- [start:gap]
 def loss_at_gap(gap: float, num_classes: int, eps: float) -> float:
-    """Loss of one example whose true-class logit is `gap` above all the others."""
+    """Loss of one example whose true-class logit is `gap` above all the
+    others."""
     logits = torch.zeros(1, num_classes)
     logits[0, 0] = gap
     return smoothed_cross_entropy(logits, torch.tensor([0]), eps).item()
 
 
 def best_gap(num_classes: int, eps: float) -> float:
-    """Where the smoothed loss is smallest: softmax equals the target, so the gap is
-    log(target of the true class / target of any other class)."""
+    """Where the smoothed loss is smallest: softmax equals the target, so
+    the gap is log(target of the true class / target of another class)."""
     return math.log((1.0 - eps + eps / num_classes) / (eps / num_classes))
 # --8<-- [end:gap]
 

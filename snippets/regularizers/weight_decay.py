@@ -28,15 +28,17 @@ def check_decay(name: str, value) -> None:
 
 # --8<-- [start:penalty]
 def l2_penalty(w: torch.Tensor, lam: float) -> torch.Tensor:
-    """(lambda / 2) * ||w||^2; its gradient is lambda * w, a pull towards zero."""
+    """(lambda / 2) * ||w||^2; its gradient is lambda * w, a pull to 0."""
     return lam / 2 * (w**2).sum()
 
 
 def train(optimizer_cls, lr: float, steps: int, weight_decay: float = 0.0,
-          l2_in_loss: float = 0.0, decay_by_hand: float = 0.0) -> torch.Tensor:
-    """Fit w to the toy problem with one of three kinds of 'weight decay' and return it:
-    the optimizer's own weight_decay, an L2 penalty added to the loss, or a shrink
-    w <- w * (1 - lr * lambda) done by hand before each optimizer step."""
+          l2_in_loss: float = 0.0,
+          decay_by_hand: float = 0.0) -> torch.Tensor:
+    """Fit w to the toy problem with one of three kinds of 'weight decay'
+    and return it: the optimizer's own weight_decay, an L2 penalty added to
+    the loss, or a shrink w <- w * (1 - lr * lambda) done by hand before
+    each optimizer step."""
     check_decay("l2_in_loss", l2_in_loss)
     check_decay("decay_by_hand", decay_by_hand)
     inputs, targets = toy_problem()
@@ -44,7 +46,8 @@ def train(optimizer_cls, lr: float, steps: int, weight_decay: float = 0.0,
     optimizer = optimizer_cls([w], lr=lr, weight_decay=weight_decay)
     for _ in range(steps):
         optimizer.zero_grad()
-        loss = ((inputs @ w - targets) ** 2).mean() + l2_penalty(w, l2_in_loss)
+        data_loss = ((inputs @ w - targets) ** 2).mean()
+        loss = data_loss + l2_penalty(w, l2_in_loss)
         loss.backward()
         with torch.no_grad():
             # Outside the gradient: the optimizer never sees this shrink.
@@ -55,9 +58,10 @@ def train(optimizer_cls, lr: float, steps: int, weight_decay: float = 0.0,
 
 
 # --8<-- [start:unused]
-def idle_weight_after_one_step(optimizer_cls, lam: float, lr: float = 0.01) -> float:
-    """A weight of 1.0 that the data loss does not depend on (its data gradient is 0):
-    where does one step of decay take it?"""
+def idle_weight_after_one_step(optimizer_cls, lam: float,
+                               lr: float = 0.01) -> float:
+    """A weight of 1.0 that the data loss does not depend on (its data
+    gradient is 0): where does one step of decay take it?"""
     w = torch.tensor([1.0], requires_grad=True)
     optimizer = optimizer_cls([w], lr=lr, weight_decay=lam)
     (0.0 * w).sum().backward()
@@ -68,14 +72,15 @@ def idle_weight_after_one_step(optimizer_cls, lam: float, lr: float = 0.01) -> f
 
 # --8<-- [start:groups]
 def small_cnn() -> nn.Module:
-    # No bias before BatchNorm: BN subtracts the mean, so a bias there is dead weight.
-    return nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    # No bias before BatchNorm: BN subtracts the mean, bias included.
+    return nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8),
+                         nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(8, 10))
 
 
 def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Decay the weight matrices and kernels; leave biases and normalization scales and
-    shifts (the 1-D parameters) alone: shrinking them does not limit capacity."""
+    """Decay the weight matrices and kernels; leave biases and the scales
+    and shifts of normalization layers (the 1-D parameters) alone."""
     check_decay("weight_decay", weight_decay)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -107,7 +112,7 @@ def adamw_by_hand(w0, grads, lr: float, lam: float) -> torch.Tensor:
 
 
 def optimizer_steps(make_optimizer, w0, grads) -> torch.Tensor:
-    """Feed the same gradients to a PyTorch optimizer; return the weights."""
+    """Feed the same gradients to a PyTorch optimizer; return weights."""
     w = w0.clone().requires_grad_()
     optimizer = make_optimizer([w])
     for grad in grads:
@@ -134,7 +139,8 @@ def bn_scale_invariance(alpha: float, seed: int = 0):
         (out * probe).sum().backward()
         outputs.append(out.detach())
         grads.append(w.grad.norm())
-    return (outputs[1] - outputs[0]).abs().max().item(), (grads[1] / grads[0]).item()
+    change = (outputs[1] - outputs[0]).abs().max().item()
+    return change, (grads[1] / grads[0]).item()
 # --8<-- [end:bn-invariance]
 
 
@@ -172,8 +178,9 @@ def facts() -> dict:
 def main() -> None:
     # --8<-- [start:demo-sgd]
     lam, lr = 0.1, 0.1
-    penalty = train(torch.optim.SGD, lr, steps=1, l2_in_loss=lam)  # loss + (lam/2)||w||^2
-    builtin = train(torch.optim.SGD, lr, steps=1, weight_decay=lam)  # SGD(weight_decay=lam)
+    # loss + (lam / 2)||w||^2, and SGD(weight_decay=lam):
+    penalty = train(torch.optim.SGD, lr, steps=1, l2_in_loss=lam)
+    builtin = train(torch.optim.SGD, lr, steps=1, weight_decay=lam)
     print(penalty)
     #> tensor([ 1.1702, -1.8564,  0.4359])
     print(builtin)
@@ -183,10 +190,11 @@ def main() -> None:
     # --8<-- [end:demo-sgd]
 
     # --8<-- [start:demo-adam]
-    adam_l2 = train(torch.optim.Adam, lr, steps=5, weight_decay=lam)  # L2 added to the gradient
-    adam_penalty = train(torch.optim.Adam, lr, steps=5, l2_in_loss=lam)  # the same, by hand
-    adamw = train(torch.optim.AdamW, lr, steps=5, weight_decay=lam)  # decoupled decay
-    adam_plus_shrink = train(torch.optim.Adam, lr, steps=5, decay_by_hand=lam)  # AdamW, by hand
+    adam, adam_w = torch.optim.Adam, torch.optim.AdamW
+    adam_l2 = train(adam, lr, steps=5, weight_decay=lam)  # L2 in the gradient
+    adam_penalty = train(adam, lr, steps=5, l2_in_loss=lam)  # same, by hand
+    adamw = train(adam_w, lr, steps=5, weight_decay=lam)  # decoupled decay
+    adam_plus_shrink = train(adam, lr, steps=5, decay_by_hand=lam)  # by hand
     print("Adam(weight_decay): ", adam_l2)
     #> Adam(weight_decay):  tensor([ 1.4871, -1.5036,  0.0488])
     print("Adam + L2 in loss:  ", adam_penalty)
@@ -201,14 +209,16 @@ def main() -> None:
     for lam in (1e-4, 1e-1):
         adam = idle_weight_after_one_step(torch.optim.Adam, lam)
         adamw = idle_weight_after_one_step(torch.optim.AdamW, lam)
-        print(f"lambda={lam:g}: Adam moves it to {adam:.6f}, AdamW to {adamw:.6f}")
+        print(f"lambda={lam:g}: Adam moves it to {adam:.6f}, "
+              f"AdamW to {adamw:.6f}")
         #> lambda=0.0001: Adam moves it to 0.990001, AdamW to 0.999999
         #> lambda=0.1: Adam moves it to 0.990000, AdamW to 0.999000
     # --8<-- [end:demo-unused]
 
     # --8<-- [start:demo-adamw]
     generator = torch.Generator().manual_seed(0)
-    w0, grads = torch.randn(5, generator=generator), torch.randn(4, 5, generator=generator)
+    w0 = torch.randn(5, generator=generator)
+    grads = torch.randn(4, 5, generator=generator)
     by_hand = adamw_by_hand(w0, grads, lr=0.1, lam=0.2)
     adamw = optimizer_steps(
         lambda p: torch.optim.AdamW(p, lr=0.1, weight_decay=0.2), w0, grads)
@@ -223,14 +233,16 @@ def main() -> None:
     # --8<-- [start:demo-bn]
     for alpha in (0.5, 10.0):
         change, ratio = bn_scale_invariance(alpha)
-        print(f"alpha={alpha:>4}: output change {change:.0e}, grad x {ratio:.4f}")
+        print(f"alpha={alpha:>4}: output change {change:.0e}, "
+              f"grad x {ratio:.4f}")
         #> alpha= 0.5: output change 1e-06, grad x 2.0000
         #> alpha=10.0: output change 1e-06, grad x 0.1000
     # --8<-- [end:demo-bn]
 
     # --8<-- [start:demo-groups]
     model = small_cnn()
-    optimizer = torch.optim.AdamW(decay_groups(model, weight_decay=0.05), lr=1e-3)
+    groups = decay_groups(model, weight_decay=0.05)
+    optimizer = torch.optim.AdamW(groups, lr=1e-3)
     for group in optimizer.param_groups:
         print(group["weight_decay"], [tuple(p.shape) for p in group["params"]])
         #> 0.05 [(8, 3, 3, 3), (10, 8)]

@@ -653,14 +653,18 @@ def test_steps_until_forgotten_is_the_brute_force_answer(p, share):
     assert exercises.steps_until_forgotten(p, share) == steps
 
 
-@pytest.mark.parametrize("p, share", [(0.5, 0.125), (0.5, 0.25), (0.5, 0.5), (0.9, 0.1), (0.75, 0.25**3)])
-def test_steps_until_forgotten_on_exact_powers(p, share):
-    """Known bug: floor(log s / log(1 - p)) + 1 rounds the wrong way when the ratio is an
-    integer in exact arithmetic: (1 - p)^T = share is not below share."""
+@pytest.mark.parametrize("p, power", [(0.1, 2), (0.1, 3), (0.5, 3), (0.75, 3), (0.9, 1)])
+def test_steps_until_forgotten_on_exact_powers(p, power):
+    """Known bug: floor(log s / log(1 - p)) + 1 answered 2 for p = 0.1, s = 0.9^2, where
+    0.9^2 = s is not below s: the ratio of logarithms came out a hair below 2."""
+    share = (1 - p) ** power
     steps = 1
     while (1 - p) ** steps >= share:
         steps += 1
+    assert steps == power + 1
     assert exercises.steps_until_forgotten(p, share) == steps
+    if (p, power) == (0.1, 2):
+        assert math.floor(math.log(share) / math.log(1 - p)) + 1 == power  # the old formula
     assert exercises.steps_until_forgotten(1.0, share) == 1
 
 

@@ -62,6 +62,8 @@ def test_a_single_image_gets_one_coin_not_one_per_channel():
     """The earlier version read the channel axis of a (C, H, W) image as the batch axis and
     returned a (C, C, H, W) tensor; now one image is one image."""
     image = images_of(torch.float32, (3, 4, 4))
+    coins = torch.rand(image.shape[0]) < 0.5  # the old code: one coin per "image" of dim 0
+    assert torch.where(coins[:, None, None, None], image.flip(-1), image).shape == (3, 3, 4, 4)
     for seed in range(6):
         out = aug.random_hflip(image, torch.Generator().manual_seed(seed))
         assert out.shape == image.shape

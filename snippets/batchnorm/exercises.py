@@ -9,7 +9,7 @@ from torch import nn
 from snippets.batchnorm.manual import check_eps
 
 
-def _check_int(name: str, value, minimum: int) -> int:
+def check_int(name: str, value, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < minimum:
@@ -17,7 +17,7 @@ def _check_int(name: str, value, minimum: int) -> int:
     return value
 
 
-def _check_fraction(name: str, value, low_open: bool) -> float:
+def check_fraction(name: str, value, low_open: bool) -> float:
     """value in (0, 1] if low_open, else in [0, 1]; NaN is refused."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {value!r}")
@@ -28,7 +28,7 @@ def _check_fraction(name: str, value, low_open: bool) -> float:
     return float(value)
 
 
-def _check_fold_args(conv, bn) -> None:
+def check_fold_args(conv, bn) -> None:
     if not isinstance(conv, nn.modules.conv._ConvNd) or conv.transposed:
         raise TypeError(f"conv must be a Conv1d/2d/3d, got {type(conv).__name__}")
     if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
@@ -61,8 +61,8 @@ def bn_by_hand(x: list[float], gamma: float, beta: float, eps=1e-5):
 def running_after(k: int, start: float, batch_value: float, momentum=0.1):
     """A running statistic after k train steps that all see the same batch
     statistic: the start value's weight decays as (1 - momentum)^k."""
-    _check_int("k", k, minimum=0)
-    _check_fraction("momentum", momentum, low_open=False)
+    check_int("k", k, minimum=0)
+    check_fraction("momentum", momentum, low_open=False)
     decay = (1 - momentum) ** k
     return decay * start + (1 - decay) * batch_value
 
@@ -71,8 +71,8 @@ def steps_until_within(share: float, momentum: float = 0.1) -> int:
     """Smallest k with (1 - momentum)^k <= share: from then on the start
     value contributes at most `share` of the gap."""
     # share <= 0 or momentum = 0 would loop forever; NaN would return 0
-    _check_fraction("share", share, low_open=True)
-    _check_fraction("momentum", momentum, low_open=True)
+    check_fraction("share", share, low_open=True)
+    check_fraction("momentum", momentum, low_open=True)
     k = 0
     while (1 - momentum) ** k > share:
         k += 1
@@ -86,7 +86,7 @@ def bias_gap(bias: float, train_steps: int, seed: int = 0):
     """Largest gap between BN(z) and BN(z + bias), for z standing in for
     conv outputs: in train mode, and in eval mode after `train_steps`
     training steps."""
-    _check_int("train_steps", train_steps, minimum=1)
+    check_int("train_steps", train_steps, minimum=1)
     generator = torch.Generator().manual_seed(seed)
     bn_plain, bn_biased = nn.BatchNorm2d(4), nn.BatchNorm2d(4)
     train_gap = 0.0
@@ -106,7 +106,7 @@ def fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     """One conv that computes bn(conv(x)) in eval mode. Per channel:
     y = gamma (conv(x) - mean) / sqrt(var + eps) + beta
       = scale * conv(x) + shift"""
-    _check_fold_args(conv, bn)  # eval mode, running stats, same channels
+    check_fold_args(conv, bn)  # eval mode, running stats, same channels
     weight, bias = conv.weight, conv.bias
     if bias is None:
         bias = torch.zeros_like(bn.running_mean)

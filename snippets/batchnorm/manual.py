@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 
-def _require_float_tensor(name: str, value, device=None) -> None:
+def require_float_tensor(name: str, value, device=None) -> None:
     """Refuse what is not a floating-point tensor (on `device`, if given)."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a tensor, got {type(value).__name__}")
@@ -29,7 +29,7 @@ def check_eps(eps) -> float:
 # --8<-- [start:check]
 def check_batch_norm_args(x, gamma, beta, eps: float) -> int:
     """Refuse what training-mode BN cannot handle; return C."""
-    _require_float_tensor("x", x)
+    require_float_tensor("x", x)
     if x.dim() < 2 or x.shape[1] == 0:
         raise ValueError("x must have shape (N, C, ...) with C >= 1, "
                          f"got {tuple(x.shape)}")
@@ -43,7 +43,7 @@ def check_batch_norm_args(x, gamma, beta, eps: float) -> int:
             "channel; training-mode batch norm needs more than 1 value "
             "per channel (the variance of one value is 0)")
     for name, param in (("gamma", gamma), ("beta", beta)):
-        _require_float_tensor(name, param, x.device)
+        require_float_tensor(name, param, x.device)
         # (C,) exactly: a (1,) gamma would broadcast over every channel
         if param.shape != (channels,):
             raise ValueError(f"{name} must have shape (C,) = ({channels},)"

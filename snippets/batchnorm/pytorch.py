@@ -5,19 +5,19 @@ import functools
 import torch
 from torch import nn
 
-from snippets.batchnorm.manual import _require_float_tensor, check_batch_norm_args, check_eps
+from snippets.batchnorm.manual import require_float_tensor, check_batch_norm_args, check_eps
 
 
-def _check_per_channel(name: str, value, x) -> None:
+def check_per_channel(name: str, value, x) -> None:
     """A running statistic, gamma or beta: shape (C,) exactly, so that it
     cannot broadcast a single value over every channel."""
-    _require_float_tensor(name, value, x.device)
+    require_float_tensor(name, value, x.device)
     if value.shape != (x.shape[1],):
         raise ValueError(f"{name} must have shape (C,) = ({x.shape[1]},) "
                          f"to match x, got {tuple(value.shape)}")
 
 
-def _check_momentum(momentum) -> None:
+def check_momentum(momentum) -> None:
     if momentum is None:
         return
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
@@ -26,7 +26,7 @@ def _check_momentum(momentum) -> None:
         raise ValueError(f"momentum must be in [0, 1] or None, got momentum={momentum}")
 
 
-def _upcast(x: torch.Tensor) -> torch.Tensor:
+def upcast(x: torch.Tensor) -> torch.Tensor:
     """float16/bfloat16 -> float32, as PyTorch's CPU batch norm computes."""
     return x.to(torch.promote_types(x.dtype, torch.float32))
 
@@ -35,11 +35,11 @@ def _upcast(x: torch.Tensor) -> torch.Tensor:
 def per_channel_stats(x: torch.Tensor):
     """One mean and one (biased) variance per channel of an (N, C, H, W)
     batch, over N, H and W (in float32 at least)."""
-    _require_float_tensor("x", x)
+    require_float_tensor("x", x)
     if x.dim() != 4:
         raise ValueError("x must have shape (N, C, H, W), "
                          f"got {tuple(x.shape)}")
-    x = _upcast(x)
+    x = upcast(x)
     return x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), correction=0)
 
 
@@ -52,7 +52,7 @@ def batch_norm_2d(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
                           eps)
     # broadcast over N, H, W
     mean, var = mean.view(1, -1, 1, 1), var.view(1, -1, 1, 1)
-    return ((_upcast(x) - mean) / torch.sqrt(var + eps)).to(x.dtype)
+    return ((upcast(x) - mean) / torch.sqrt(var + eps)).to(x.dtype)
 # --8<-- [end:per-channel]
 
 
@@ -61,7 +61,7 @@ def check_running_args(running_mean, running_var, x, momentum, num_batches_track
     if isinstance(num_batches_tracked, bool) or not isinstance(num_batches_tracked, int) \
             or num_batches_tracked < 0:
         raise ValueError(f"num_batches_tracked must be an int >= 0, got {num_batches_tracked!r}")
-    _require_float_tensor("x", x)
+    require_float_tensor("x", x)
     if x.dim() < 2:
         raise ValueError(f"x must have shape (N, C, ...), got {tuple(x.shape)}")
     if x.numel() // max(x.shape[1], 1) < 2:
@@ -70,19 +70,19 @@ def check_running_args(running_mean, running_var, x, momentum, num_batches_track
         raise ValueError(
             f"x of shape {tuple(x.shape)} has fewer than 2 values per channel: "
             "the running variance needs more than 1 value per channel")
-    _check_per_channel("running_mean", running_mean, x)
-    _check_per_channel("running_var", running_var, x)
-    _check_momentum(momentum)
+    check_per_channel("running_mean", running_mean, x)
+    check_per_channel("running_var", running_var, x)
+    check_momentum(momentum)
 
 
 def check_eval_args(x, running_mean, running_var, gamma, beta, eps) -> None:
     """Refuse what eval-mode BN cannot handle (a batch of one is fine)."""
-    _require_float_tensor("x", x)
+    require_float_tensor("x", x)
     if x.dim() < 2 or x.shape[1] == 0:
         raise ValueError(f"x must have shape (N, C, ...), got {tuple(x.shape)}")
     for name, value in (("running_mean", running_mean), ("running_var", running_var),
                         ("gamma", gamma), ("beta", beta)):
-        _check_per_channel(name, value, x)
+        check_per_channel(name, value, x)
     check_eps(eps)
 
 
@@ -98,7 +98,7 @@ def update_running_stats(running_mean, running_var, x, momentum=0.1,
     if momentum is None:
         momentum = 1.0 / (num_batches_tracked + 1)
     dims = [0, *range(2, x.dim())]  # every dim except the channel dim 1
-    x32 = _upcast(x)
+    x32 = upcast(x)
     batch_mean = x32.mean(dim=dims)
     # UNBIASED (N - 1), unlike the forward pass
     batch_var = x32.var(dim=dims, correction=1)
@@ -115,7 +115,7 @@ def eval_batch_norm(x, running_mean, running_var, gamma, beta,
     check_eval_args(x, running_mean, running_var, gamma, beta, eps)
     shape = (1, -1) + (1,) * (x.dim() - 2)  # (1, C) or (1, C, 1, 1)
     mean, var = running_mean.view(shape), running_var.view(shape)
-    x_hat = (_upcast(x) - mean) / torch.sqrt(var + eps)
+    x_hat = (upcast(x) - mean) / torch.sqrt(var + eps)
     y = gamma.view(shape) * x_hat + beta.view(shape)
     return y.to(x.dtype)
 # --8<-- [end:running]

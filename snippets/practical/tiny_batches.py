@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 
-def _check_count(name: str, value, minimum: int) -> int:
+def check_count(name: str, value, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < minimum:
@@ -18,9 +18,9 @@ def _check_count(name: str, value, minimum: int) -> int:
 def batch_statistics_spread(batch_size: int, n_batches: int = 10_000):
     """How far the batch mean and batch variance of N(0, 1) data move
     from batch to batch: their standard deviations over many batches."""
-    _check_count("batch_size", batch_size, minimum=1)
+    check_count("batch_size", batch_size, minimum=1)
     # the spread of a single batch's statistic is undefined
-    _check_count("n_batches", n_batches, minimum=2)
+    check_count("n_batches", n_batches, minimum=2)
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(n_batches, batch_size, generator=generator)
     means = x.mean(dim=1)

@@ -62,6 +62,24 @@ def section_text(path: str, section: str | None, root: Path = ROOT) -> str:
     return textwrap.dedent("\n".join(lines)).strip("\n")
 
 
+def included_text(page: str, path: str, section: str | None, root: Path = ROOT) -> str:
+    """:func:`section_text`, with an error that names the page holding the include."""
+    try:
+        return section_text(path, section, root)
+    except IncludeError as exc:
+        shown = f"{path}:{section}" if section else path
+        if "does not exist" in str(exc):
+            raise IncludeError(f"{page} includes {shown}, which does not exist") from exc
+        raise IncludeError(f"{page} includes {shown}, but {exc}") from exc
+
+
+def check_includes(markdown: str, page: str, root: Path = ROOT) -> None:
+    """Every ``--8<--`` include of a page names a file and section that exist; else an
+    IncludeError naming the page (pymdownx.snippets would say only which section is missing)."""
+    for m in INCLUDE.finditer(markdown):
+        included_text(page, m["path"], m["section"], root)
+
+
 def nav_paths(nav) -> list[tuple[str, str]]:
     """(title, docs path) of every page in the nav config, in order."""
     out: list[tuple[str, str]] = []
@@ -144,13 +162,7 @@ def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_
     code = {}  # (snippet, section) -> the cell's source; first, so a typo names its page
     for _, path, snippet, section in includes:
         if (snippet, section) not in code:
-            try:
-                code[snippet, section] = section_text(snippet, section)
-            except IncludeError as exc:
-                shown = f"{snippet}:{section}" if section else snippet
-                if "does not exist" in str(exc):
-                    raise IncludeError(f"{path} includes {shown}, which does not exist") from exc
-                raise IncludeError(f"{path} includes {shown}, but {exc}") from exc
+            code[snippet, section] = included_text(path, snippet, section)
     files = list(dict.fromkeys(inc[2] for inc in includes))
     cells = [
         nbformat.v4.new_markdown_cell(
@@ -200,6 +212,7 @@ def on_files(files, config, **kwargs):
 
 
 def on_page_markdown(markdown, page, **kwargs):
+    check_includes(markdown, page.file.src_uri)  # every page, also those without a notebook
     chapter = page.file.src_uri.split("/")[0]
     if chapter not in _chapters or all(path != page.file.src_uri for _, path in _chapters[chapter]):
         return markdown

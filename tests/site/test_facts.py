@@ -16,7 +16,7 @@ PAGES = sorted(DOCS.rglob("*.md"))
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 def test_every_marker_resolves(page):
     text = page.read_text(encoding="utf-8")
-    filled = facts.fill(text)  # raises FactError on an unknown module, key or index
+    filled = facts.fill(text, page=page.relative_to(DOCS).as_posix())  # raises FactError naming the page
     assert not facts.FACT.search(filled)
 
 

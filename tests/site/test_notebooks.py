@@ -112,3 +112,17 @@ def test_module_order_reads_every_kind_of_import(tmp_path):
     (pkg / "helper.py").write_text("def f():\n    from snippets.x.topic import g\n")
     (pkg / "topic.py").write_text("from snippets.x import base, helper\nfrom snippets.x.base import torch\ndef g(): pass\n")
     assert cn.module_order(["snippets/x/topic.py"], tmp_path) == ["snippets.x.base", "snippets.x.helper", "snippets.x.topic"]
+
+
+def test_a_wrong_include_on_any_page_names_the_page():
+    """Pages without a notebook (experiments, playground, pages off the nav) are checked too,
+    before pymdownx.snippets, whose error names neither the page nor a way to fix it."""
+    from mkdocs.exceptions import PluginError
+
+    from .conftest import fake_page
+
+    markdown = '# X\n\n```python\n--8<-- "snippets/experiments/data.py:dem"\n```\n'
+    with pytest.raises(PluginError, match=r"experiments/x\.md includes snippets/experiments/data\.py:dem, but .*'demo'"):
+        cn.on_page_markdown(markdown, page=fake_page("experiments/x.md"))
+    fine = markdown.replace(":dem", ":demo")
+    assert cn.on_page_markdown(fine, page=fake_page("experiments/x.md")) == fine

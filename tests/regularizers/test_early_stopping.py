@@ -95,7 +95,7 @@ def test_negative_min_delta_is_refused():
 
 
 def test_restore_before_any_epoch_is_refused():
-    with pytest.raises(RuntimeError, match="needs a step\(\) that improved first"):
+    with pytest.raises(RuntimeError, match=r"needs a step\(\) that improved first"):
         es.EarlyStopping(2).restore(nn.Linear(1, 1))
 
 

@@ -200,7 +200,7 @@ def main() -> None:
         print(f"{setting}: highest learning rate that reaches the target in every seed: {lr}")
         #> momentum=0 bn=0: highest learning rate that reaches the target in every seed: 0.3
         #> momentum=0 bn=1: highest learning rate that reaches the target in every seed: 0.3
-        #> momentum=0.9 bn=0: highest learning rate that reaches the target in every seed: 0.1
+        #> momentum=0.9 bn=0: highest learning rate that reaches the target in every seed: 0.03
         #> momentum=0.9 bn=1: highest learning rate that reaches the target in every seed: 0.1
     # --8<-- [end:demo]
 

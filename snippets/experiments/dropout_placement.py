@@ -92,12 +92,11 @@ def main() -> None:
         test = metrics["test_acc_es"]  # test accuracy, early-stopping epoch
         print(f"{variant:22} {test['mean']:+5.1f} points "
               f"[{test['low']:+5.1f}, {test['high']:+5.1f}] {test['verdict']}")
-        #> none                    validation accuracy 90.6 +- 2.3 %, gap to training  9.4 points
-        #> head_dropout            validation accuracy 92.1 +- 2.1 %, gap to training  7.9 points
-        #> conv1_dropout           validation accuracy 91.3 +- 1.1 %, gap to training  8.7 points
-        #> dropout2d               validation accuracy 90.7 +- 2.0 %, gap to training  9.3 points
-        #> batchnorm               validation accuracy 96.6 +- 0.9 %, gap to training  3.4 points
-        #> batchnorm_head_dropout  validation accuracy 95.8 +- 1.5 %, gap to training  4.2 points
+        #> batchnorm               +2.9 points [ +2.1,  +3.7] helped
+        #> batchnorm_head_dropout  +3.7 points [ +2.9,  +4.6] helped
+        #> conv1_dropout           +0.3 points [ -0.3,  +0.9] no detectable difference at this size
+        #> dropout2d               -0.2 points [ -0.8,  +0.4] no detectable difference at this size
+        #> head_dropout            +0.8 points [ -0.1,  +1.7] no detectable difference at this size
     # --8<-- [end:demo]
 
 

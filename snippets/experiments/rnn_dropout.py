@@ -118,10 +118,9 @@ def main() -> None:
         test = metrics["test_acc_es"]  # test accuracy, early-stopping epoch
         print(f"{variant:11} {test['mean']:+5.1f} points "
               f"[{test['low']:+5.1f}, {test['high']:+5.1f}] {test['verdict']}")
-        #> none        validation accuracy 90.6 +- 1.5 %, lowest loss 0.343
-        #> fresh_mask  validation accuracy 91.1 +- 0.8 %, lowest loss 0.262
-        #> locked_mask validation accuracy 92.2 +- 0.6 %, lowest loss 0.250
-        #> weight_drop validation accuracy 91.1 +- 0.4 %, lowest loss 0.288
+        #> fresh_mask   +1.2 points [ +0.7,  +1.8] helped
+        #> locked_mask  +2.2 points [ +1.5,  +2.9] helped
+        #> weight_drop  +1.2 points [ +0.7,  +1.7] helped
     # --8<-- [end:demo]
 
 

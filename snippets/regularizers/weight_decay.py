@@ -225,9 +225,10 @@ def main() -> None:
     adam_decoupled = optimizer_steps(
         lambda p: torch.optim.Adam(p, lr=0.1, weight_decay=0.2,
                                    decoupled_weight_decay=True), w0, grads)
-    print(f"AdamW: {(by_hand - adamw).abs().max():.1e}, "
-          f"Adam(decoupled): {(by_hand - adam_decoupled).abs().max():.1e}")
-    #> AdamW: 6.0e-08, Adam(decoupled): 6.0e-08
+    # Equal up to float32 rounding, whose last bits vary with the CPU kind:
+    print(f"AdamW: {(by_hand - adamw).abs().max() < 1e-6}, "
+          f"Adam(decoupled): {(by_hand - adam_decoupled).abs().max() < 1e-6}")
+    #> AdamW: True, Adam(decoupled): True
     # --8<-- [end:demo-adamw]
 
     # --8<-- [start:demo-bn]

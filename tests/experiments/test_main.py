@@ -89,7 +89,7 @@ def test_verify_reports_each_experiment_and_fails_on_one_not_reproduced(monkeypa
         "overfitting": {"same_platform": True, "identical": True, "ok": True, "acc_points": 0.0,
                         "loss_nats": 0.0, "changed": [], "here": here, "committed_on": here},
         "rnn_dropout": {"same_platform": False, "identical": False, "ok": True, "acc_points": 0.56,
-                        "loss_nats": 0.0123, "changed": [], "here": here,
+                        "loss_nats": 0.0123, "changed": [], "here": here, "not_compared": ["a", "b"],
                         "committed_on": {"cpu_capability": "AVX512"}},
         "bn_learning_rate": {"same_platform": False, "identical": False, "ok": False,
                              "acc_points": 40.0, "loss_nats": 3.0, "changed": ["x seed 0: diverged_at"],
@@ -102,7 +102,7 @@ def test_verify_reports_each_experiment_and_fails_on_one_not_reproduced(monkeypa
     out = capsys.readouterr().out
     assert asked == [("overfitting", 2), ("rnn_dropout", 2)]
     assert "overfitting: same platform (AVX2, committed on AVX2): identical" in out
-    assert "rnn_dropout: other platform (AVX2, committed on AVX512): accuracy within 0.56 points, losses within 0.0123 nats" in out
+    assert "rnn_dropout: other platform (AVX2, committed on AVX512): accuracy within 0.56 points, losses within 0.0123 nats; 2 runs at the edge of stability not compared" in out
     assert cli.main(["verify", "bn_learning_rate"]) == 1
     assert "NOT REPRODUCED ['x seed 0: diverged_at']" in capsys.readouterr().out
     monkeypatch.setattr(cli, "reproduce", lambda module, n: asked.append(module.NAME) or outcomes["overfitting"])

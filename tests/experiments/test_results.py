@@ -238,3 +238,32 @@ def test_spread_compares_the_seeds_both_folders_have(tmp_path, capsys):
         assert record["x"][name]["loss_nats"] == pytest.approx(0.01, rel=1e-3)
         assert record["y"][name]["loss_nats"] == 0 and record["y"][name]["acc_points"] == 0
     assert "x, overfitting: 0.00 accuracy points, 0.0100 nats of a loss, 2 seeds" in capsys.readouterr().out
+
+
+def test_runs_that_diverged_alike_are_compared_by_what_they_have():
+    first_epoch = {"train_acc": [], "val_acc": [], "test_acc": None, "test_acc_at_best": None,
+                   "train_loss": [], "val_loss": [], "diverged_at": 1}
+    gaps = results.run_gaps({"a": [first_epoch]}, {"a": [dict(first_epoch)]})
+    assert gaps["acc_points"] == gaps["loss_nats"] == 0 and gaps["changed"] == []
+
+
+def test_elsewhere_only_the_measured_reproducible_variants_are_held_to_the_tolerance(
+        quick_root, tmp_path, monkeypatch):
+    import shutil
+
+    from snippets.experiments import overfitting
+
+    source = results.results_path("overfitting", quick_root)
+    target = results.results_path("overfitting", tmp_path)
+    target.parent.mkdir(parents=True)
+    shutil.copy(source, target)
+    edge = {"acc_points": 50.0, "loss_nats": 1.0, "changed": []}
+    results.spread_path(tmp_path).write_text(json.dumps(
+        {"x": {"overfitting": {"per_variant": {"histories": edge}}}}))
+    assert results.reproducible("overfitting", tmp_path) == set()
+    monkeypatch.setattr(results, "same_platform", lambda doc: False)
+    monkeypatch.setattr(results, "rerun", lambda module, n, root: {"histories": [
+        {**h, "val_loss": [v + 0.5 for v in h["val_loss"]]}
+        for h in results.first_seeds(results.load_results("overfitting", root)["runs"], n)["histories"]]})
+    found = results.reproduce(overfitting, 1, tmp_path)
+    assert found["not_compared"] == ["histories"] and found["ok"], "an edge run is not compared"

@@ -67,7 +67,7 @@ def test_constant_batch_gives_beta():
     "call, match",
     [
         (lambda: bn_steps.calculator_steps([4.0], 1, 0, 1e-5), "needs more than 1 value per channel"),
-        (lambda: bn_steps.calculator_steps([4.0, 5.0], 1, 0, 0.0), "eps must be > 0"),
+        (lambda: bn_steps.calculator_steps([4.0, 5.0], 1, 0, 0.0), "eps must be a finite number > 0"),
         (lambda: bn_steps.training_run([[1.0, 2.0]], 1.5), "momentum must be in"),
     ],
 )

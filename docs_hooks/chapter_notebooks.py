@@ -1,13 +1,14 @@
 """Take a chapter home: one Jupyter notebook (and the same as a plain .py) per chapter,
-assembled at build time from exactly the snippets the chapter's pages show, in page order.
+assembled before the build (``python -m docs_hooks.prebuild``) from exactly the snippets the
+chapter's pages show, in page order.
 
 Cells: a title, one setup cell, then for every page a Markdown cell (its title and a link
 back) and one code cell per included snippet section, byte for byte what the page shows.
 The setup cell registers the chapter's snippet modules from their full sources, so helpers a
 page does not show (and ``from snippets... import`` lines) work with nothing installed but
-the project's dependencies: torch, numpy, matplotlib. Every page of the chapter gets a
-download box. Nothing here is hand-maintained: change a snippet or a page and the notebook
-follows.
+the project's dependencies: torch, numpy, matplotlib. Every page of the chapter ends with
+``<!-- take-home: <chapter> -->``, which the site's Markdown extension makes a download box.
+Nothing here is hand-maintained: change a snippet or a page and the notebook follows.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import textwrap
 from pathlib import Path
 
 import nbformat
-from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File
+
+from docs_hooks.facts import _BuildError
 
 ROOT = Path(__file__).resolve().parents[1]
 INCLUDE = re.compile(r'^[ \t]*--8<--\s+"(?P<path>snippets/[^":]+)(?::(?P<section>[\w-]+))?"', re.M)
@@ -31,8 +32,8 @@ SKIP = {"experiments", "playground"}  # the experiments have their own notebook;
 CHAPTER_TITLES: dict[str, str] = {}
 
 
-class IncludeError(PluginError):
-    """An include that names a missing snippet file or section; MkDocs logs it and aborts."""
+class IncludeError(_BuildError):
+    """An include that names a missing snippet file or section; the build aborts."""
 
 
 def snippet_sections(lines: list[str]) -> list[str]:
@@ -196,31 +197,26 @@ def to_percent_script(nb: nbformat.NotebookNode) -> str:
     return "\n\n".join(out) + "\n"
 
 
-# ----------------------------------------------------------------- MkDocs hooks
-_chapters: dict[str, list[tuple[str, str]]] = {}
+# ----------------------------------------------------------------- the pre-build
+def write_notebooks(nav, docs: Path, site_url: str = "") -> list[Path]:
+    from docs_hooks.walkthrough import write_atomic
 
-
-def on_files(files, config, **kwargs):
-    docs = Path(config.docs_dir)
-    _chapters.clear()
-    _chapters.update(chapters(config.nav, docs))
-    for chapter, pages in _chapters.items():
-        nb = build_notebook(chapter, pages, docs, config.site_url or "")
-        files.append(File.generated(config, f"notebooks/{chapter}.ipynb", content=nbformat.writes(nb)))
-        files.append(File.generated(config, f"notebooks/{chapter}.py", content=to_percent_script(nb)))
-    return files
-
-
-def on_page_markdown(markdown, page, **kwargs):
-    check_includes(markdown, page.file.src_uri)  # every page, also those without a notebook
-    chapter = page.file.src_uri.split("/")[0]
-    if chapter not in _chapters or all(path != page.file.src_uri for _, path in _chapters[chapter]):
-        return markdown
-    name = CHAPTER_TITLES.get(chapter, chapter.capitalize())
-    return markdown + (
-        f'\n\n!!! tip "Take this chapter home"\n'
-        f"    Every code block of the *{name}* chapter, in page order, as a "
-        f"[Jupyter notebook](../notebooks/{chapter}.ipynb) or a "
-        f"[plain Python file](../notebooks/{chapter}.py). It runs with torch, numpy and matplotlib; "
-        f"nothing else is needed and nothing is downloaded.\n"
-    )
+    """``docs/notebooks/<chapter>.ipynb`` and ``.py`` for every chapter with code; a file whose
+    bytes are unchanged is left alone. Notebooks of chapters that lost their code are removed.
+    Returns the files written or removed."""
+    out = docs / "notebooks"
+    wanted: dict[Path, str] = {}
+    for chapter, pages in chapters(nav, docs).items():
+        nb = build_notebook(chapter, pages, docs, site_url)
+        wanted[out / f"{chapter}.ipynb"] = nbformat.writes(nb)
+        wanted[out / f"{chapter}.py"] = to_percent_script(nb)
+    changed = []
+    for path, text in wanted.items():
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            write_atomic(path, text.encode("utf-8"))
+            changed.append(path)
+    for path in sorted(out.glob("*")) if out.is_dir() else []:
+        if path.suffix in {".ipynb", ".py"} and path not in wanted:
+            path.unlink()
+            changed.append(path)
+    return changed

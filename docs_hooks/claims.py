@@ -8,9 +8,10 @@ This one module is both halves of the mechanism:
 * a **pytest plugin** (loaded with ``-p docs_hooks.claims``): it fails the run when a test
   declares a claim no page makes, and writes ``reports/claims.json`` — claim id -> tests ->
   outcome, the torch version, and a fingerprint of the sources the tests ran against;
-* an **MkDocs hook**: it fails the build when a page makes a claim no test declares, renders
-  a small "tested" link after each claim whose tests all passed against the current sources,
-  and fills the "Verified claims" page. A missing or stale report (sources changed since the
+* the **pages' half**, called by the site's Markdown extension (docs_hooks/extension.py): it
+  fails the build when a page makes a claim no test declares, renders a small "tested" link
+  after each claim whose tests all passed against the current sources, and fills the
+  "Verified claims" page. A missing or stale report (sources changed since the
   tests ran) never shows "tested": under ``CI`` the build fails, locally each claim reads
   "not verified in this build".
 """
@@ -78,78 +79,159 @@ class ClaimError(Exception):
 
 
 # ----------------------------------------------------------------- pytest plugin
-_RUN: dict = {"items": {}, "outcomes": {}}  # this pytest process's claim tests and outcomes
+# Under pytest-xdist the workers collect and run the tests while the controller receives their
+# reports: a test's claim ids travel in its reports (``user_properties``), and only the process
+# that holds every report (the controller, or the one process without xdist) writes the file.
+USER_PROPERTY = "claims"
+RECORDER = "docs_hooks.claims.recorder"
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "claim(*ids): the page claims this test verifies (docs_hooks/claims.py)")
-    _RUN["items"].clear()
-    _RUN["outcomes"].clear()
+    config.pluginmanager.register(Recorder(config), RECORDER)
+
+
+def _wrapper(function):
+    """pytest's hook-wrapper mark, when pytest is there (the site builds without it)."""
+    try:
+        import pytest
+    except ImportError:
+        return function
+    return pytest.hookimpl(wrapper=True)(function)
+
+
+def claim_ids(node) -> list[str]:
+    return [i for mark in node.iter_markers("claim") for i in mark.args]
+
+
+@_wrapper
+def pytest_make_collect_report(collector):
+    """A test file whose tests declare a claim no page makes fails to collect, which stops the
+    run before any test (with or without xdist, whose workers are the ones that collect)."""
+    report = yield
+    if not report.passed:
+        return report
+    recorder = collector.config.pluginmanager.get_plugin(RECORDER)
+    if recorder.made is None:
+        recorder.made = page_claims(collector.config.rootpath / "docs")
+    unknown: dict[str, list[str]] = {}
+    for node in report.result:
+        if hasattr(node, "runtest"):  # a test, not a class of tests
+            for claim_id in claim_ids(node):
+                if claim_id not in recorder.made:
+                    unknown.setdefault(claim_id, []).append(node.nodeid)
+    if unknown:
+        lines = [f"  {cid}: {', '.join(nodes)}" for cid, nodes in sorted(unknown.items())]
+        report.outcome, report.result = "failed", []
+        report.longrepr = "tests declare claims that no page makes:\n" + "\n".join(lines)
+    return report
 
 
 def pytest_collection_modifyitems(session, config, items):
-    made = page_claims(config.rootpath / "docs")
-    unknown = {}
     for item in items:
-        ids = [i for mark in item.iter_markers("claim") for i in mark.args]
-        for claim_id in ids:
-            if claim_id not in made:
-                unknown.setdefault(claim_id, []).append(item.nodeid)
+        ids = claim_ids(item)
         if ids:
-            _RUN["items"][item.nodeid] = (ids, item.location)
-    if unknown:
-        import pytest
-
-        lines = [f"  {cid}: {', '.join(nodes)}" for cid, nodes in sorted(unknown.items())]
-        raise pytest.UsageError("tests declare claims that no page makes:\n" + "\n".join(lines))
+            item.user_properties.append((USER_PROPERTY, ids))
 
 
-def pytest_runtest_logreport(report):
-    if report.nodeid not in _RUN["items"]:
-        return
-    outcomes = _RUN["outcomes"]
-    if report.failed:
-        outcomes[report.nodeid] = "failed"
-    elif report.skipped and outcomes.get(report.nodeid) != "failed":
-        outcomes[report.nodeid] = "skipped"
-    else:
-        outcomes.setdefault(report.nodeid, "passed")
+class Recorder:
+    """One pytest run's claim tests and their outcomes (a run inside a run keeps its own)."""
+
+    def __init__(self, config):
+        self.config = config
+        self.made: dict | None = None  # the pages' claims, read at the first collected file
+        self.tests: dict[str, tuple[list[str], str, int]] = {}  # nodeid -> (ids, path, line)
+        self.outcomes: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report):
+        ids = [i for name, value in report.user_properties if name == USER_PROPERTY for i in value]
+        if not ids:
+            return
+        path, line, _ = report.location
+        self.tests[report.nodeid] = (ids, path, (line or 0) + 1)
+        outcomes = self.outcomes
+        if report.failed:
+            outcomes[report.nodeid] = "failed"
+        elif report.skipped and outcomes.get(report.nodeid) != "failed":
+            outcomes[report.nodeid] = "skipped"
+        else:
+            outcomes.setdefault(report.nodeid, "passed")
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if hasattr(self.config, "workerinput"):
+            return  # an xdist worker: the controller writes the report
+        if not self.tests or self.config.option.collectonly:
+            return
+        import torch
+
+        claims: dict[str, list[dict]] = {}
+        for nodeid, (ids, path, line) in sorted(self.tests.items()):
+            for claim_id in ids:
+                claims.setdefault(claim_id, []).append(
+                    {"test": nodeid, "path": path, "line": line, "outcome": self.outcomes[nodeid]})
+        root = self.config.rootpath
+        target = root / REPORT
+        report = {"torch": torch.__version__, "fingerprint": fingerprint(root), "claims": claims}
+        # Two runs against the same sources (say `pytest`, then `pytest -m slow`) add up.
+        if target.is_file():
+            old = json.loads(target.read_text(encoding="utf-8"))
+            if old.get("fingerprint") == report["fingerprint"] and old.get("torch") == report["torch"]:
+                for claim_id, results in old["claims"].items():
+                    fresh = {r["test"] for r in claims.get(claim_id, [])}
+                    claims.setdefault(claim_id, []).extend(r for r in results if r["test"] not in fresh)
+        target.parent.mkdir(exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, target)
 
 
-def pytest_sessionfinish(session, exitstatus):
-    store = _RUN
-    if not store["items"] or session.config.option.collectonly:
-        return
-    import torch
-
-    claims: dict[str, list[dict]] = {}
-    for nodeid, (ids, (path, line, _)) in sorted(store["items"].items()):
-        outcome = store["outcomes"].get(nodeid)
-        if outcome is None:
-            continue  # deselected or not run: says nothing about the claim
-        for claim_id in ids:
-            claims.setdefault(claim_id, []).append({"test": nodeid, "path": path, "line": (line or 0) + 1, "outcome": outcome})
-    target = session.config.rootpath / REPORT
-    report = {"torch": torch.__version__, "fingerprint": fingerprint(session.config.rootpath), "claims": claims}
-    # Two runs against the same sources (say `pytest`, then `pytest -m slow`) add up.
-    if target.is_file():
-        old = json.loads(target.read_text(encoding="utf-8"))
-        if old.get("fingerprint") == report["fingerprint"] and old.get("torch") == report["torch"]:
-            for claim_id, results in old["claims"].items():
-                fresh = {r["test"] for r in claims.get(claim_id, [])}
-                claims.setdefault(claim_id, []).extend(r for r in results if r["test"] not in fresh)
-    target.parent.mkdir(exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
-
-
-# ----------------------------------------------------------------- MkDocs hook
+# ----------------------------------------------------------------- the pages' half
 class State:
+    """What the pages of one build need, read once and again only when a source changes
+    (a build renders each page with a fresh Markdown instance)."""
+
+    signature: tuple = ()
     report: dict | None = None
     problem: str = ""
     made: dict[str, tuple[str, str]] = {}
+    defaults: dict[str, str | None] = {}  # page -> its <!-- facts: --> module
     repo_blob: str = ""
+
+
+def _signature(root: Path, docs: Path, repo_url: str) -> tuple:
+    """Changes when a page, a test, a hooked source or the report changes (stat only)."""
+    files = [*docs.rglob("*.md"), *(f for d in SOURCES for f in (root / d).rglob("*.py")), root / REPORT]
+    stats = []
+    for f in sorted(files):
+        try:
+            st = f.stat()
+            stats.append((str(f), st.st_mtime_ns, st.st_size))
+        except OSError:
+            stats.append((str(f), None, None))
+    return (str(root), str(docs), repo_url, os.environ.get("CI", ""), tuple(stats))
+
+
+def configure(root: Path, docs: Path, repo_url: str = "") -> None:
+    """Read the pages' claims, the tests' declarations and the report. Raises ClaimError when a
+    page makes a claim no test declares, or under ``CI`` without a fresh report."""
+    signature = _signature(root, docs, repo_url)
+    if signature == State.signature:
+        return
+    from docs_hooks.facts import default_module
+
+    made = page_claims(docs)
+    declared = declared_claims(root / "tests")
+    orphans = sorted(set(made) - set(declared))
+    if orphans:
+        raise ClaimError("pages make claims that no test declares: " + ", ".join(f"{c} ({made[c][0]})" for c in orphans))
+    report, problem = load_report(root)
+    if report is None and os.environ.get("CI"):
+        raise ClaimError(f"CI build without a fresh claims report: {problem}")
+    State.made, State.report, State.problem = made, report, problem
+    State.defaults = {src: default_module((docs / src).read_text(encoding="utf-8")) for src, _ in made.values()}
+    repo = (repo_url or "").rstrip("/")
+    State.repo_blob = f"{repo}/blob/main" if repo else ""
+    State.signature = signature
 
 
 def load_report(root: Path) -> tuple[dict | None, str]:
@@ -187,40 +269,49 @@ def badge(claim_id: str) -> str:
     return f" <span {attrs}>{inner}</span>"
 
 
-def on_config(config, **kwargs):
-    root = Path(config.config_file_path).resolve().parent
-    State.made = page_claims(Path(config.docs_dir))
-    declared = declared_claims(root / "tests")
-    orphans = sorted(set(State.made) - set(declared))
-    if orphans:
-        raise ClaimError("pages make claims that no test declares: " + ", ".join(f"{c} ({State.made[c][0]})" for c in orphans))
-    State.report, State.problem = load_report(root)
-    if State.report is None and os.environ.get("CI"):
-        raise ClaimError(f"CI build without a fresh claims report: {State.problem}")
-    repo = (config.repo_url or "").rstrip("/")
-    State.repo_blob = f"{repo}/blob/main" if repo else ""
-    return config
-
-
-def on_page_markdown(markdown, page, **kwargs):
+def render(markdown: str, root: Path, docs: Path, repo_url: str = "") -> str:
+    """A page's claim markers as marks, and the table where the page asks for it."""
+    if not CLAIM.search(markdown) and TABLE_MARKER not in markdown:
+        return markdown
+    configure(root, docs, repo_url)
     markdown = CLAIM.sub(lambda m: badge(m["id"]), markdown)
     if TABLE_MARKER in markdown:
-        markdown = markdown.replace(TABLE_MARKER, claims_table(page))
+        markdown = markdown.replace(TABLE_MARKER, claims_table())
     return markdown
 
 
-def claims_table(page) -> str:
-    from docs_hooks.facts import fill
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def rebase_links(sentence: str, src: str) -> str:
+    """A claimed sentence's relative links, made relative to the docs folder's top (where the
+    claims page is) instead of to the page ``src`` that makes the claim."""
+
+    def rebase(m: re.Match) -> str:
+        target = m["target"]
+        if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("/"):
+            return m.group(0)  # an address, or absolute: the same from anywhere
+        if target.startswith("#"):
+            return f"]({src}{target})"
+        return f"]({os.path.normpath(os.path.join(os.path.dirname(src), target))})"
+
+    return LINK.sub(rebase, sentence)
+
+
+def claims_table() -> str:
+    """Every claim, grouped by chapter, linked to its page. The links are relative to the
+    docs folder's top, where the Verified claims page (claims.md) is."""
+    from docs_hooks.facts import BUILD_CACHE, fill
 
     by_chapter: dict[str, list[str]] = {}
     for claim_id, (src, sentence) in sorted(State.made.items(), key=lambda kv: (kv[1][0], kv[0])):
         chapter = src.split("/")[0] if "/" in src else "home"
         results = (State.report or {}).get("claims", {}).get(claim_id, [])
         tests = "<br>".join(f"`{r['test'].split('::', 1)[-1]}`" for r in results) or "—"
-        link = os.path.relpath(src, os.path.dirname(page.file.src_uri) or ".")
         # A wrong marker in the sentence is the fault of the page that makes the claim: name it.
-        text = fill(sentence, page=src).replace("|", r"\|")
-        row = f"| {text} [↗]({link}) | {tests} | {badge(claim_id).strip()} |"
+        text = fill(sentence, page=src, cache=BUILD_CACHE, default=State.defaults.get(src))
+        text = rebase_links(text, src).replace("|", r"\|")
+        row = f"| {text} [↗]({src}) | {tests} | {badge(claim_id).strip()} |"
         by_chapter.setdefault(chapter, []).append(row)
     torch_line = f"Report: torch {State.report['torch']}." if State.report else f"Not verified in this build: {State.problem}."
     out = [f"{len(State.made)} claims across {len(by_chapter)} chapters. {torch_line}", ""]

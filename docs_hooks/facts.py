@@ -1,17 +1,23 @@
 """Fill numbers in the prose from the snippets that compute them.
 
 A page writes ``[[dropout.inverted:expected:.0f]]`` where a number belongs. At build time
-this hook imports ``snippets.dropout.inverted``, calls its ``facts()`` and formats the value
-named ``expected`` with the format spec ``.0f``. A list or tensor is written as
-``[a, b, c]``; ``key[i]`` picks one element. A marker that names no module, no key or no
-element, a bad format spec, or a facts() that raises fails the build with a message naming
-the page and the marker, so a stale number never ships.
+the site's Markdown extension (docs_hooks/extension.py) imports ``snippets.dropout.inverted``,
+calls its ``facts()`` and formats the value named ``expected`` with the format spec ``.0f``.
+A list or tensor is written as ``[a, b, c]``; ``key[i]`` picks one element. A page that
+declares a default module with ``<!-- facts: dropout.inverted -->`` may drop the module:
+``[[expected:.0f]]``; the long form stays valid on every page. A marker that names no
+module, no key or no element, a bad format spec, or a facts() that raises fails the build
+with a message naming the page (or its default module) and the marker, so a stale number
+never ships.
 
 Facts are cached, keyed by a hash of everything they depend on: the snippet module's file,
 the ``snippets`` modules it imports (transitively, read from the sources), and every project
 file its facts() read (the experiments read ``docs/experiments/results/*.json``). A rebuild
 with nothing changed reuses the cache; after an edit (``mkdocs serve``) the changed modules are
-reloaded, dependencies first, and facts() runs again.
+reloaded, dependencies first, and facts() runs again. A cache given a ``store`` folder also
+keeps each module's facts on disk (``reports/facts/``), with the list of files and their
+digest: a fresh build process reads them without importing torch or running any snippet,
+until one of those files changes. Only the build uses the store; the tests compute.
 
 The logic lives in plain functions and one :class:`FactsCache` that take explicit arguments
 (the page's path, the package), so a Markdown extension can call them the same way.
@@ -21,10 +27,14 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import hashlib
 import importlib
+import importlib.metadata
 import importlib.util
+import json
 import os
+import platform
 import re
 import sys
 import time
@@ -33,20 +43,51 @@ from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
 
-import torch
-from mkdocs.exceptions import PluginError
+try:  # MkDocs logs its own error class as one line; other engines show the message
+    from mkdocs.exceptions import PluginError as _BuildError
+except ImportError:  # pragma: no cover - an engine without MkDocs installed
+    _BuildError = Exception
 
-# The same setting as tests/conftest.py, so facts computed at build time equal the tested ones.
-torch.set_num_threads(1)
-
-FACT = re.compile(r"\[\[(?P<module>[a-z_][\w.]*):(?P<key>\w+)(?:\[(?P<index>\d+)\])?(?::(?P<fmt>[^\]]*))?\]\]")
+# [[chapter.topic:key]], [[chapter.topic:key[i]:fmt]]; with a page default, [[key:fmt]]. A
+# module always has a dot, a key never does, so the two forms cannot be confused.
+FACT = re.compile(
+    r"\[\[(?:(?P<module>[a-z_]\w*(?:\.\w+)+):)?(?P<key>[A-Za-z_]\w*)"
+    r"(?:\[(?P<index>\d+)\])?(?::(?P<fmt>[^\]]*))?\]\]"
+)
 # Anything that looks like a marker (a name, a colon, up to "]]") but is not one, e.g.
 # [[Dropout.inverted:h]] or [[dropout.inverted:h-x]]: left alone it would ship as text.
 LOOKS_LIKE_A_FACT = re.compile(r"\[\[[A-Za-z_][\w.-]*:[^\n]*?\]\]")
+# The page's default module: <!-- facts: dropout.inverted -->
+DEFAULT = re.compile(r"<!--\s*facts:\s*(?P<module>[^\s>]*)\s*-->")
+MODULE = re.compile(r"[a-z_]\w*(?:\.\w+)+")
 
 
-class FactError(PluginError, LookupError):
-    """A ``[[module:key]]`` marker that does not give a number; MkDocs logs it and aborts."""
+class FactError(_BuildError, LookupError):
+    """A ``[[module:key]]`` marker that does not give a number; the build aborts."""
+
+
+def _torch_threads() -> None:
+    """The same setting as tests/conftest.py, so facts computed at build time equal the
+    tested ones. Imported only when a facts() has to run: a build from the store never
+    imports torch."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@functools.cache
+def _torch_version() -> str:
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        return "none"
+
+
+def platform_key() -> str:
+    """What else, beside the sources, decides the last bits of a fact: the torch build and
+    the CPU kernels it uses. Read without importing torch."""
+    cpu = os.environ.get("ATEN_CPU_CAPABILITY", "native")
+    return f"torch {_torch_version()}, {platform.machine()}, kernels {cpu}"
 
 
 # ----------------------------------------------------------------- what facts depend on
@@ -143,16 +184,22 @@ class Entry(NamedTuple):
     files: tuple[Path, ...]  # the module's file and those of its imports, then the reads
 
 
+_LOADED: dict[str, str] = {}
+
+
 class FactsCache:
     """``facts()`` of the modules of one package (``snippets``), recomputed only when a source
     they depend on changed. One instance, :data:`CACHE`, serves the hook and the claims page."""
 
-    def __init__(self, package: str = "snippets") -> None:
+    def __init__(self, package: str = "snippets", store: Path | None = None) -> None:
         self.package = package
+        self.store = store  # a folder for facts kept across processes, or None
         self.files = FileDigests()
         self.entries: dict[str, Entry] = {}
         self.calls: dict[str, int] = {}  # facts() runs per module: a rebuild must not add any
-        self._loaded: dict[str, str] = {}  # module -> digest of its import closure when loaded
+        # module -> digest of its import closure when loaded. sys.modules is one per process,
+        # so every cache of the process shares what it knows of it.
+        self._loaded: dict[str, str] = _LOADED
         self._paths: dict[str, Path] = {}
         self._imports: dict[tuple[Path, str], list[str]] = {}
 
@@ -277,6 +324,10 @@ class FactsCache:
         # is a function of those files' contents, so the import closure cannot have changed.
         if entry is not None and entry.digest == self._digest(entry.files):
             return entry.facts
+        stored = self._from_store(name)
+        if stored is not None:
+            self.entries[name] = stored
+            return stored.facts
         self._paths.clear()  # a module may have moved (file <-> package): find them afresh
         if self.module_file(name) is None:
             raise FactError(f"no snippet module {name}")
@@ -287,6 +338,7 @@ class FactsCache:
             raise FactError(f"{name}: importing it raised {_describe(exc)}") from exc
         if not callable(getattr(mod, "facts", None)):
             raise FactError(f"{name} has no facts() function")
+        _torch_threads()
         _install_audit_hook()
         _READS.append(set())
         try:
@@ -302,7 +354,50 @@ class FactsCache:
         reads = self._project_files(opened) | (entry.reads if entry else frozenset())
         files = self._files(modules, reads)
         self.entries[name] = Entry(self._digest(files), table, reads, files)
+        self._to_store(name, self.entries[name])
         return table
+
+    # ---- the store: facts kept on disk for the next process
+    def _store_file(self, name: str) -> Path | None:
+        return None if self.store is None else Path(self.store) / f"{name}.json"
+
+    def _from_store(self, name: str) -> Entry | None:
+        """The stored entry of ``name`` if its files and the platform are unchanged."""
+        path = self._store_file(name)
+        if path is None or not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            files = tuple(Path(f) for f in data["files"])
+            reads = frozenset(Path(f) for f in data["reads"])
+            facts, digest, where = data["facts"], data["digest"], data["platform"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # unreadable or from an older layout: compute afresh
+        if where != platform_key() or digest != self._digest(files):
+            return None
+        return Entry(digest, facts, reads, files)
+
+    def _to_store(self, name: str, entry: Entry) -> None:
+        path = self._store_file(name)
+        if path is None:
+            return
+        try:
+            text = json.dumps(
+                {
+                    "platform": platform_key(),
+                    "digest": entry.digest,
+                    "files": [str(f) for f in entry.files],
+                    "reads": sorted(str(f) for f in entry.reads),
+                    "facts": {k: _plain_deep(v) for k, v in entry.facts.items()},
+                },
+                sort_keys=True,
+            )
+        except (TypeError, ValueError):
+            return  # a value JSON cannot hold: this module is computed in every process
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)  # a reader sees the old or the new file, never half
 
 
 def _describe(exc: BaseException) -> str:
@@ -328,7 +423,9 @@ def _short(filename: str) -> str:
         return filename
 
 
-CACHE = FactsCache()
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = FactsCache()  # the tests' cache: always computes (coverage counts the facts() runs)
+BUILD_CACHE = FactsCache(store=ROOT / "reports" / "facts")  # the build's: reads the store
 
 
 def facts_of(module: str, cache: FactsCache | None = None) -> dict:
@@ -341,6 +438,16 @@ def _plain(value):
     """A tensor, numpy array or number as plain Python numbers."""
     if hasattr(value, "tolist"):
         value = value.tolist()
+    return value
+
+
+def _plain_deep(value):
+    """:func:`_plain` all the way down: what the store writes as JSON."""
+    value = _plain(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain_deep(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain_deep(v) for k, v in value.items()}
     return value
 
 
@@ -386,31 +493,46 @@ def value_of(module: str, key: str, index: str | None, fmt: str | None, cache: F
         raise FactError(f"bad format spec {fmt!r} for {key} = {value!r}: {exc}") from exc
 
 
-def fill(markdown: str, page: str | None = None, cache: FactsCache | None = None) -> str:
+def default_module(markdown: str) -> str | None:
+    """The module a page's ``<!-- facts: chapter.topic -->`` names, or None. A page declares
+    at most one, and it must look like a module."""
+    found = DEFAULT.findall(markdown)
+    if not found:
+        return None
+    if len(found) > 1:
+        raise FactError(f"<!-- facts: ... --> is declared {len(found)} times ({', '.join(found)}); "
+                        "a page has one default module")
+    if not MODULE.fullmatch(found[0]):
+        raise FactError(f"<!-- facts: {found[0]} -->: not a module; write <!-- facts: chapter.topic -->")
+    return found[0]
+
+
+def fill(markdown: str, page: str | None = None, cache: FactsCache | None = None,
+         default: str | None = None) -> str:
     """Every marker of ``markdown`` replaced by its value. ``page`` (the page's path under
-    docs/, e.g. ``dropout/inverted.md``) starts every error message."""
-    where = f"{page}: " if page else ""
+    docs/, e.g. ``dropout/inverted.md``) starts every error message; a build, which does not
+    know the page's path, starts them with the page's default module. ``default`` is the
+    module of short markers (``[[key:fmt]]``); without it the page's own declaration."""
+    default = default or default_module(markdown)
+    where = f"{page}: " if page else (f"the page of <!-- facts: {default} -->: " if default else "")
 
     def resolve(match: re.Match) -> str:
+        module, key, index, fmt = match.group("module", "key", "index", "fmt")
         try:
-            return value_of(*match.group("module", "key", "index", "fmt"), cache=cache)
+            if module is None:
+                if default is None:
+                    raise FactError("no module: name it, [[chapter.topic:" + match.group(0)[2:]
+                                    + ", or declare the page's default, <!-- facts: chapter.topic -->")
+                module = default
+            return value_of(module, key, index, fmt, cache=cache)
         except FactError as exc:
             raise FactError(f"{where}{match.group(0)}: {exc}") from exc
 
-    filled = FACT.sub(resolve, markdown)
+    filled = FACT.sub(resolve, DEFAULT.sub("", markdown))
     bad = LOOKS_LIKE_A_FACT.search(filled)
     if bad:
         raise FactError(f"{where}{bad.group(0)}: not a fact marker; write [[chapter.topic:key]], "
-                        "[[chapter.topic:key:fmt]] or [[chapter.topic:key[i]:fmt]] "
+                        "[[chapter.topic:key:fmt]] or [[chapter.topic:key[i]:fmt]], or [[key:fmt]] "
+                        "with the page's <!-- facts: chapter.topic --> "
                         "(lower-case module, key of letters, digits and _)")
     return filled
-
-
-# ----------------------------------------------------------------- MkDocs hook
-def on_page_markdown(markdown, page, **kwargs):
-    # MkDocs loads this file as a module of its own; fill through the package module so the
-    # hook and the claims page share one cache (and one FactError class), and each snippet's
-    # facts() runs once until one of its sources changes.
-    from docs_hooks import facts as shared
-
-    return shared.fill(markdown, page=page.file.src_uri)

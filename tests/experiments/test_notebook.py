@@ -1,17 +1,14 @@
-"""The walkthrough notebook: it runs without error, its committed copy is current, and its page
-makes no off-site request and shows its math as MathML."""
+"""The walkthrough notebook: it runs without error and its committed copy is current (its page:
+tests/site/test_walkthrough.py)."""
 
-import json
-import types
 
 import jupytext
 import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-from docs_hooks import notebook as hook
 from snippets.experiments import notebook
-from snippets.experiments.results import DOCS, platform_info
+from snippets.experiments.results import platform_info
 
 COMMITTED = notebook.notebook_path()
 
@@ -66,68 +63,3 @@ def test_the_committed_notebook_matches_its_source_and_has_its_outputs():
     assert set(committed.metadata["platform"]) == set(platform_info())
     figure = next(out for cell in code for out in cell.outputs if "image/svg+xml" in out.get("data", {}))
     assert "<title>Seed 0: validation loss is lowest at epoch" in figure.data["image/svg+xml"]
-
-
-@pytest.fixture(scope="module")
-def page_html():
-    from mkdocs_jupyter.convert import nb2html
-
-    page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="experiments/overfitting_walkthrough.ipynb"))
-    return hook.on_page_content(nb2html(str(COMMITTED), include_requirejs=False, custom_mathjax_url=""), page)
-
-
-def test_the_notebook_page_loads_nothing_from_another_host(page_html):
-    assert "mathjax" not in page_html.lower() and "mermaid" not in page_html.lower()
-    assert 'src=""' not in page_html and "cdnjs" not in page_html and "require.js" not in page_html
-
-
-def test_the_notebook_page_shows_its_math_as_mathml(page_html):
-    assert page_html.count('<div class="math"><math') == 1  # the display formula
-    assert page_html.count('display="inline"') >= 3
-    assert "$" not in page_html.split('<div class="jupyter-wrapper">', 1)[1].split("<style")[0]
-
-
-def test_the_notebook_page_is_accessible(page_html):
-    """The figure's alt text is its SVG title; wide code cells can be reached by keyboard."""
-    assert '<img alt="Seed 0: validation loss is lowest at epoch' in page_html
-    assert "No description has been provided" not in page_html
-    assert page_html.count('<div tabindex="0" class="highlight-ipynb') == 7  # every code cell
-    assert page_html.endswith(hook.CONTRAST_CSS)
-
-
-def test_an_svg_without_a_title_still_gets_an_alt_text():
-    import base64
-
-    data = base64.b64encode(b"<svg></svg>").decode()
-    html = f'<img alt="No description has been provided for this image" src="data:image/svg+xml;base64,{data}">'
-    assert '<img alt="A figure drawn by the notebook"' in hook.render(html)
-
-
-def test_math_is_converted_outside_code_only():
-    html = ('<p>loss $\\ell$ and</p>\n<p>$$a^2$$</p><pre>x = "$5 and $6"</pre>'
-            '<code>$y$</code><script>var $a = "$b$";</script><svg><text>$z$</text></svg>')
-    out = hook.render(html)
-    assert out.count("<math") == 2 and '<div class="math"><math' in out
-    for kept in ('<pre>x = "$5 and $6"</pre>', "<code>$y$</code>", 'var $a = "$b$";', "<text>$z$</text>"):
-        assert kept in out
-
-
-def test_other_pages_are_left_alone():
-    page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="dropout/pytorch.md"))
-    assert hook.on_page_content("<p>costs $5 or $6</p>", page) == "<p>costs $5 or $6</p>"
-
-
-def test_only_the_notebook_becomes_a_notebook_page():
-    """mkdocs-jupyter would turn every .py under docs/ into a page unless `include` says not to."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_multi_constructor("", lambda loader, suffix, node: None)  # !!python/name tags etc.
-    config = yaml.load((DOCS.parent / "mkdocs.yml").read_text(), Loader=Loader)
-    plugin = next(p["mkdocs-jupyter"] for p in config["plugins"] if isinstance(p, dict) and "mkdocs-jupyter" in p)
-    assert plugin["include"] == ["experiments/overfitting_walkthrough.ipynb"]
-    assert plugin["execute"] is False and plugin["include_requirejs"] is False
-    assert "docs_hooks/notebook.py" in " ".join(config["hooks"])
-    assert json.loads(COMMITTED.read_text())["metadata"]["kernelspec"]["name"] == "python3"

@@ -8,6 +8,8 @@ import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
+from docs_hooks import prebuild
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,6 +19,7 @@ def site(tmp_path_factory):
     # This build runs while the tests that write the claims report are still running, so it
     # cannot have a fresh report; outside CI that only renders "not verified in this build".
     ci = os.environ.pop("CI", None)
+    prebuild.main(["--no-facts"])  # what a fresh clone lacks; the build computes the facts
     try:
         config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(site_dir), strict=True)
         build(config)  # raises mkdocs.exceptions.Abort on any warning under strict
@@ -24,6 +27,10 @@ def site(tmp_path_factory):
         if ci is not None:
             os.environ["CI"] = ci
     return site_dir
+
+
+# One worker builds the site (pytest-xdist with --dist loadgroup): the pre-build writes into docs/.
+pytestmark = pytest.mark.xdist_group("site-build")
 
 
 def html_pages(site):
@@ -68,3 +75,27 @@ def test_snippet_code_is_on_the_page(site):
     html = (site / "dropout" / "inverted" / "index.html").read_text(encoding="utf-8")
     assert "inverted_dropout" in html
     assert "--8&lt;--" not in html and "--8<--" not in html
+
+
+def test_no_fact_marker_is_left_on_any_page(site):
+    for page in html_pages(site):
+        body = page.read_text(encoding="utf-8").split("<article", 1)[-1]
+        text = re.sub(r"<(pre|code)\b.*?</\1>", "", body, flags=re.S)
+        assert not re.search(r"\[\[[A-Za-z_][\w.]*(?::[^\]]*)?\]\]", text), page
+        assert "<!-- facts:" not in body and "<!-- take-home:" not in body, page
+
+
+def test_the_build_reads_facts_without_importing_torch(tmp_path):
+    """A build in a fresh process, after the pre-build filled the store, trains nothing and
+    imports neither torch nor scikit-learn."""
+    import subprocess
+    import sys
+
+    prebuild.main([])
+    code = ("import sys; from mkdocs.commands.build import build; from mkdocs.config import load_config; "
+            f"build(load_config({str(ROOT / 'mkdocs.yml')!r}, site_dir={str(tmp_path)!r})); "
+            "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("CI", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]

@@ -10,7 +10,9 @@ from mkdocs.exceptions import PluginError
 from docs_hooks import facts
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = sorted(DOCS.rglob("*.md"))
+from docs_hooks.prebuild import GENERATED_PAGES  # noqa: E402
+
+PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in GENERATED_PAGES)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
@@ -30,7 +32,8 @@ def test_formatting_rules():
     "marker, message",
     [
         ("[[no_such.module:x]]", "no snippet module snippets.no_such.module"),
-        ("[[dropout:x]]", "snippets.dropout has no facts()"),
+        ("[[dropout:x]]", "no module: name it, [[chapter.topic:dropout:x]]"),
+        ("[[h]]", "or declare the page's default, <!-- facts: chapter.topic -->"),
         ("[[dropout.inverted:no_such_key]]", "snippets.dropout.inverted.facts() has no 'no_such_key'"),
         ("[[dropout.inverted:expectd]]", "; closest: "),
         ("[[dropout.inverted:h[3]]]", "cannot index h"),
@@ -85,3 +88,37 @@ def test_an_unknown_key_suggests_the_closest_ones():
         facts.fill("[[dropout.inverted:expectd:.1f]]", page="dropout/inverted.md")
     closest = str(caught.value).split("; closest: ")[1].split(";")[0]
     assert "'inverted_expected'" in closest and "'plain_expected'" in closest
+
+
+def test_a_page_default_module_serves_the_short_markers():
+    long = facts.fill("h = [[dropout.inverted:h:.0f]], p = [[dropout.inverted:p]].")
+    page = "<!-- facts: dropout.inverted -->\nh = [[h:.0f]], p = [[p]]."
+    assert facts.fill(page) == "\n" + long
+    assert facts.fill("h = [[h:.0f]], p = [[p]].", default="dropout.inverted") == long
+    assert facts.fill("[[dropout.inverted:h:.1f]]", default="dropout.pytorch") == f"{facts.facts_of('dropout.inverted')['h']:.1f}"
+
+
+def test_a_short_marker_error_names_the_page_default():
+    with pytest.raises(facts.FactError, match=r"the page of <!-- facts: dropout.inverted -->: \[\[hh\]\]: .*has no 'hh'"):
+        facts.fill("<!-- facts: dropout.inverted -->\n[[hh]]")
+
+
+@pytest.mark.parametrize(
+    "page, message",
+    [
+        ("<!-- facts: Dropout -->", "not a module"),
+        ("<!-- facts: dropout.inverted -->\n<!-- facts: dropout.pytorch -->", "declared 2 times"),
+    ],
+)
+def test_a_wrong_default_declaration_is_refused(page, message):
+    with pytest.raises(facts.FactError, match=message):
+        facts.fill(page)
+
+
+def test_markers_of_another_module_keep_the_long_form():
+    """A page's default serves only its own module: a marker of another names its module."""
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        default = facts.default_module(text)
+        for m in facts.FACT.finditer(text):
+            assert m["module"] != default, f"{page.name}: {m[0]} can drop its module"

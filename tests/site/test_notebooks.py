@@ -114,15 +114,54 @@ def test_module_order_reads_every_kind_of_import(tmp_path):
     assert cn.module_order(["snippets/x/topic.py"], tmp_path) == ["snippets.x.base", "snippets.x.helper", "snippets.x.topic"]
 
 
-def test_a_wrong_include_on_any_page_names_the_page():
+def test_a_wrong_include_on_any_page_names_the_include():
     """Pages without a notebook (experiments, playground, pages off the nav) are checked too,
-    before pymdownx.snippets, whose error names neither the page nor a way to fix it."""
+    before pymdownx.snippets, whose error names neither the include nor a way to fix it. The
+    engine adds the page's path (tests/site/test_facts_cache.py shows MkDocs doing so)."""
     from mkdocs.exceptions import PluginError
 
-    from .conftest import fake_page
+    from docs_hooks.extension import render_text
 
     markdown = '# X\n\n```python\n--8<-- "snippets/experiments/data.py:dem"\n```\n'
-    with pytest.raises(PluginError, match=r"experiments/x\.md includes snippets/experiments/data\.py:dem, but .*'demo'"):
-        cn.on_page_markdown(markdown, page=fake_page("experiments/x.md"))
+    with pytest.raises(PluginError, match=r"this page includes snippets/experiments/data\.py:dem, but .*'demo'"):
+        render_text(markdown, DOCS)
     fine = markdown.replace(":dem", ":demo")
-    assert cn.on_page_markdown(fine, page=fake_page("experiments/x.md")) == fine
+    assert render_text(fine, DOCS) == fine
+
+
+def test_every_page_of_a_chapter_with_a_notebook_ends_with_its_box():
+    """The box is asked for on the page (`<!-- take-home: chapter -->`): exactly the pages
+    whose code goes into a chapter notebook have it, naming their own chapter."""
+    from docs_hooks.extension import TAKE_HOME
+
+    in_notebooks = {path: chapter for chapter, pages in CHAPTERS.items() for _, path in pages}
+    for page in sorted(DOCS.rglob("*.md")):
+        rel = page.relative_to(DOCS).as_posix()
+        asked = TAKE_HOME.findall(page.read_text(encoding="utf-8"))
+        assert asked == ([in_notebooks[rel]] if rel in in_notebooks else []), rel
+
+
+def test_the_box_needs_the_prebuilt_notebook(tmp_path):
+    from docs_hooks.extension import TakeHomeError, render_text
+
+    (tmp_path / "docs" / "notebooks").mkdir(parents=True)
+    with pytest.raises(TakeHomeError, match=r"no docs/notebooks/dropout\.ipynb; run `python -m docs_hooks.prebuild`"):
+        render_text("<!-- take-home: dropout -->", tmp_path / "docs", root=ROOT)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Dropout\n\nText.")])
+    (tmp_path / "docs" / "notebooks" / "dropout.ipynb").write_text(nbformat.writes(nb))
+    box = render_text("<!-- take-home: dropout -->", tmp_path / "docs", root=ROOT)
+    assert "of the *Dropout* chapter" in box and "(../notebooks/dropout.ipynb)" in box
+
+
+def test_the_prebuild_writes_each_file_once_and_removes_stale_ones(tmp_path):
+    nav = load_nav()
+    out = tmp_path / "docs"
+    for _, path in [p for pages in CHAPTERS.values() for p in pages]:
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text((DOCS / path).read_text(encoding="utf-8"), encoding="utf-8")
+    (out / "notebooks").mkdir()
+    (out / "notebooks" / "gone.ipynb").write_text("{}")
+    written = cn.write_notebooks(nav, out)
+    assert {p.name for p in written} == {f"{c}{s}" for c in CHAPTERS for s in (".ipynb", ".py")} | {"gone.ipynb"}
+    assert not (out / "notebooks" / "gone.ipynb").exists()
+    assert cn.write_notebooks(nav, out) == []  # nothing changed: nothing written

@@ -16,7 +16,10 @@ PY_LANGS = {"py", "python", "python3", "pycon"}
 
 
 def pages():
-    return sorted(DOCS.rglob("*.md"))
+    """The pages' sources: not what `python -m docs_hooks.prebuild` generates."""
+    from docs_hooks.prebuild import GENERATED_PAGES
+
+    return sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in GENERATED_PAGES)
 
 
 def snippet_files():

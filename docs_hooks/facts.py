@@ -46,7 +46,9 @@ from typing import NamedTuple
 try:  # MkDocs logs its own error class as one line; other engines show the message
     from mkdocs.exceptions import PluginError as _BuildError
 except ImportError:  # pragma: no cover - an engine without MkDocs installed
-    _BuildError = Exception
+
+    class _BuildError(Exception):
+        """A page that cannot be built; the engine shows the message."""
 
 # [[chapter.topic:key]], [[chapter.topic:key[i]:fmt]]; with a page default, [[key:fmt]]. A
 # module always has a dot, a key never does, so the two forms cannot be confused.

@@ -8,11 +8,13 @@ natively, so the site ships no math JavaScript, no math fonts and makes no reque
 
 from __future__ import annotations
 
+import functools
 import html
 
 from latex2mathml.converter import convert
 
 
+@functools.lru_cache(maxsize=4096)  # a page repeats its symbols; every build repeats its pages
 def to_mathml(tex: str, display: str) -> str:
     mathml = convert(html.unescape(tex).strip(), display=display)
     # latex2mathml writes \sim as an ASCII tilde identifier; it is the relation "distributed as".

@@ -1,1 +1,1 @@
-"""Dropout: Bernoulli masks, inverted dropout, nn.Dropout, and why it works."""
+"""Dropout: Bernoulli masks, inverted dropout, nn.Dropout, why it works."""

@@ -1,4 +1,5 @@
-"""Dropout as a Bernoulli mask: each unit is kept (r = 1) or zeroed (r = 0) by a biased coin."""
+"""Dropout as a Bernoulli mask: a biased coin keeps each unit (r = 1) or
+zeroes it (r = 0)."""
 
 import numbers
 
@@ -6,22 +7,33 @@ import torch
 
 
 def check_probability(value, name: str, allow_one: bool) -> float:
-    """A real number in [0, 1) (or [0, 1]); bool, None, NaN and the rest are refused."""
+    """A real number in [0, 1) (or [0, 1]); bool, None, NaN and the rest
+    are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        # nn.Dropout(True) would silently mean p = 1: refuse instead of guessing.
-        raise TypeError(f"drop probability {name} must be a real number, got {name}={value!r}")
+        # nn.Dropout(True) would silently mean p = 1: refuse, do not guess.
+        raise TypeError(
+            f"drop probability {name} must be a real number, "
+            f"got {name}={value!r}"
+        )
     top = "1]" if allow_one else "1)"
-    if not (0.0 <= value <= 1.0 and (allow_one or value < 1.0)):  # NaN fails too
-        raise ValueError(f"drop probability {name} must be in [0, {top}, got {name}={value}")
+    # NaN fails the comparison too
+    if not (0.0 <= value <= 1.0 and (allow_one or value < 1.0)):
+        raise ValueError(
+            f"drop probability {name} must be in [0, {top}, "
+            f"got {name}={value}"
+        )
     return float(value)
 
 
 def check_floating(h: torch.Tensor, name: str = "h") -> None:
-    """Training-mode dropout needs a float tensor, as in PyTorch (which raises on ints)."""
+    """Training-mode dropout needs a float tensor, as in PyTorch (which
+    raises on integer tensors)."""
     if not isinstance(h, torch.Tensor):
         raise TypeError(f"{name} must be a tensor, got {type(h).__name__}")
     if not h.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {h.dtype}")
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got dtype {h.dtype}"
+        )
 
 
 # --8<-- [start:mask]
@@ -32,8 +44,9 @@ def check_drop_prob(p: float) -> float:
     return check_probability(p, "p", allow_one=False)
 
 
-def bernoulli_mask(shape, p: float, generator=None, device=None,
-                   dtype=torch.float32) -> torch.Tensor:
+def bernoulli_mask(
+    shape, p: float, generator=None, device=None, dtype=torch.float32
+) -> torch.Tensor:
     """A 0/1 tensor: each entry is 1 (keep) with probability 1 - p,
     independently; made on `device` in `dtype`, like the tensor it masks."""
     keep_prob = 1.0 - check_drop_prob(p)
@@ -44,9 +57,13 @@ def bernoulli_mask(shape, p: float, generator=None, device=None,
 def apply_mask(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """h~ = h * r, element-wise: kept units pass, dropped ones are 0."""
     if h.shape != mask.shape:
-        raise ValueError(f"mask shape {tuple(mask.shape)} does not match "
-                         f"h shape {tuple(h.shape)}")
+        raise ValueError(
+            f"mask shape {tuple(mask.shape)} does not match "
+            f"h shape {tuple(h.shape)}"
+        )
     return h * mask.to(h.dtype)  # a float32 mask keeps float16 h float16
+
+
 # --8<-- [end:mask]
 
 
@@ -59,10 +76,13 @@ MASK = [1.0, 0.0, 1.0, 0.0]
 
 
 def coin_heads_fraction(seed: int = 0) -> float:
-    """Share of heads in COIN_FLIPS tosses of a coin that lands heads with probability 0.7."""
+    """Share of heads in COIN_FLIPS tosses of a coin that lands heads with
+    probability 0.7."""
     generator = torch.Generator().manual_seed(seed)
-    # A coin that comes up heads 70 % of the time "drops" with probability p = 0.3.
-    flips = bernoulli_mask((COIN_FLIPS,), p=1 - COIN_KEEP_PROB, generator=generator)
+    # A coin that comes up heads 70 % of the time "drops" with p = 0.3.
+    flips = bernoulli_mask(
+        (COIN_FLIPS,), p=1 - COIN_KEEP_PROB, generator=generator
+    )
     return flips.mean().item()
 
 
@@ -96,8 +116,8 @@ def main() -> None:
     h = torch.tensor(6.0)
     for r in (torch.tensor(1.0), torch.tensor(0.0)):
         print(f"r = {r.item():.0f}: h~ = {apply_mask(h, r).item():.0f}")
-    #> r = 1: h~ = 6
-    #> r = 0: h~ = 0
+        #> r = 1: h~ = 6
+        #> r = 0: h~ = 0
     # --8<-- [end:single]
 
     # --8<-- [start:layer]

@@ -1,8 +1,9 @@
 """Dropout trains an ensemble of sub-networks that share one set of weights.
 
-With n droppable units there are 2**n masks, so 2**n "thinned" networks. Each one is a
-slice of the same weight matrix. For a linear layer after dropout, averaging all of them
-(weighted by how likely each mask is) gives exactly what eval mode computes in one pass.
+With n droppable units there are 2**n masks, so 2**n "thinned" networks.
+Each one is a slice of the same weight matrix. For a linear layer after
+dropout, averaging all of them (weighted by how likely each mask is) gives
+exactly what eval mode computes in one pass.
 """
 
 import itertools
@@ -12,17 +13,26 @@ from torch import nn
 
 from snippets.dropout.bernoulli import check_drop_prob
 
-MAX_UNITS = 16  # 2**16 sub-networks: enumerating more is too slow to be useful
+# 2**16 sub-networks: enumerating more is too slow to be useful
+MAX_UNITS = 16
 
 
 def check_one_example(h: torch.Tensor) -> int:
     """h must be one 1-D example: a batch (B, n) would broadcast against the
     (2**n, n) masks whenever B happens to equal 2**n, silently."""
     if not isinstance(h, torch.Tensor) or h.dim() != 1:
-        shape = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
-        raise ValueError(f"h must be one example of shape (n,), got {shape}")
+        shape = (
+            tuple(h.shape)
+            if isinstance(h, torch.Tensor)
+            else type(h).__name__
+        )
+        raise ValueError(
+            f"h must be one example of shape (n,), got {shape}"
+        )
     if not 1 <= h.shape[0] <= MAX_UNITS:
-        raise ValueError(f"h must have 1 to {MAX_UNITS} units, got {h.shape[0]}")
+        raise ValueError(
+            f"h must have 1 to {MAX_UNITS} units, got {h.shape[0]}"
+        )
     return h.shape[0]
 
 
@@ -32,8 +42,9 @@ def all_masks(n_units: int) -> torch.Tensor:
     return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n_units)))
 
 
-def ensemble_average(h: torch.Tensor, layer: nn.Module,
-                     p: float) -> torch.Tensor:
+def ensemble_average(
+    h: torch.Tensor, layer: nn.Module, p: float
+) -> torch.Tensor:
     """Exact expectation over all sub-networks of
     layer(inverted_dropout(h)), for one example h of n units."""
     n = check_one_example(h)
@@ -44,11 +55,17 @@ def ensemble_average(h: torch.Tensor, layer: nn.Module,
     # One row per sub-network, all with the same weights:
     outputs = layer(h * (masks / keep_prob))
     return (prob[:, None] * outputs).sum(dim=0)
+
+
 # --8<-- [end:ensemble]
 
 
 def facts() -> dict:
-    return {"n_units": 4, "n_subnets": len(all_masks(4)), "n_units_big": 512}
+    return {
+        "n_units": 4,
+        "n_subnets": len(all_masks(4)),
+        "n_units_big": 512,
+    }
 
 
 def main() -> None:
@@ -60,9 +77,10 @@ def main() -> None:
     #> sub-networks: 16
     with torch.no_grad():
         print(ensemble_average(h, layer, p=0.5))
-        print(layer(h))  # eval mode: dropout is the identity, one forward pass
-    #> tensor([-5.4562,  1.4661, -1.9175])
-    #> tensor([-5.4562,  1.4661, -1.9175])
+        #> tensor([-5.4562,  1.4661, -1.9175])
+        # eval mode: dropout is the identity, one forward pass
+        print(layer(h))
+        #> tensor([-5.4562,  1.4661, -1.9175])
     # --8<-- [end:demo]
 
 

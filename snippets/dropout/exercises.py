@@ -1,4 +1,5 @@
-"""Solutions to the dropout exercises, each checked by exact enumeration and by PyTorch."""
+"""Solutions to the dropout exercises, each checked by exact enumeration
+and by PyTorch."""
 
 import itertools
 import math
@@ -21,12 +22,16 @@ def inverted_dropout_moments(h: float, p: float) -> tuple[float, float]:
     mean = keep_prob * kept  # + p * 0
     second_moment = keep_prob * kept**2  # E[h~^2]
     return mean, second_moment - mean**2  # Var = E[h~^2] - E[h~]^2
+
+
 # --8<-- [end:moments]
 
 
 @torch.no_grad()
-def sampled_moments(h: float, p: float, samples: int = 200_000, seed: int = 0) -> tuple[float, float]:
-    """The same two numbers, estimated from nn.Dropout(p) in training mode."""
+def sampled_moments(
+    h: float, p: float, samples: int = 200_000, seed: int = 0
+) -> tuple[float, float]:
+    """The same two numbers, estimated from nn.Dropout(p) in train mode."""
     torch.manual_seed(seed)
     out = nn.Dropout(p).train()(torch.full((samples,), h))
     return out.mean().item(), out.var().item()
@@ -44,6 +49,8 @@ def survivor_scale(layer: nn.Dropout) -> float:
     """What nn.Dropout multiplies a kept value by in training
     (with p = 1 nothing is kept: PyTorch multiplies everything by 0)."""
     return 0.0 if layer.p == 1 else 1.0 / (1.0 - layer.p)
+
+
 # --8<-- [end:translate]
 
 
@@ -52,16 +59,20 @@ def count_subnetworks(droppable_units: int) -> int:
     """One sub-network per keep/drop pattern: 2 ** n.
     (Python integers never overflow.)"""
     if type(droppable_units) is not int:  # not 3.5, not True
-        raise TypeError(f"droppable_units must be an int, "
-                        f"got {droppable_units!r}")
+        raise TypeError(
+            f"droppable_units must be an int, got {droppable_units!r}"
+        )
     if droppable_units < 0:
-        raise ValueError(f"droppable_units must be >= 0, "
-                         f"got {droppable_units=}")
+        raise ValueError(
+            f"droppable_units must be >= 0, got {droppable_units=}"
+        )
     return 2**droppable_units
 
 
 def digits(n: int) -> int:
     return len(str(n))
+
+
 # --8<-- [end:count]
 
 
@@ -72,7 +83,9 @@ def check_values(x) -> None:
     """x: a short list of finite numbers. A dropped NaN or inf comes out of
     nn.Dropout as NaN (NaN * 0), not 0, so the table would be wrong."""
     if not 1 <= len(x) <= MAX_VALUES:
-        raise ValueError(f"x must hold 1 to {MAX_VALUES} values, got {len(x)}")
+        raise ValueError(
+            f"x must hold 1 to {MAX_VALUES} values, got {len(x)}"
+        )
     for v in x:
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(f"x must hold real numbers, got {v!r}")
@@ -95,16 +108,24 @@ def output_distribution(x: list[float], p: float) -> dict:
         # Two masks give the same output where x has a 0: add them up.
         table[out] = table.get(out, 0.0) + prob
     return table
+
+
 # --8<-- [end:outcomes]
 
 
 @torch.no_grad()
-def sampled_frequencies(x: list[float], p: float, samples: int = 40_000, seed: int = 0) -> dict:
-    """How often each output appears over many train-mode calls of nn.Dropout(p)."""
+def sampled_frequencies(
+    x: list[float], p: float, samples: int = 40_000, seed: int = 0
+) -> dict:
+    """How often each output appears over many train-mode calls of
+    nn.Dropout(p)."""
     torch.manual_seed(seed)
     out = nn.Dropout(p).train()(torch.tensor(x).expand(samples, -1))
     rows, counts = out.unique(dim=0, return_counts=True)
-    return {tuple(round(v, 4) for v in row.tolist()): c.item() / samples for row, c in zip(rows, counts)}
+    return {
+        tuple(round(v, 4) for v in row.tolist()): c.item() / samples
+        for row, c in zip(rows, counts)
+    }
 
 
 H, P = 4.0, 0.2
@@ -143,7 +164,8 @@ def facts() -> dict:
         "small_count": count_subnetworks(3),
         "epochs": EPOCHS,
         "train_size": TRAIN_SIZE,
-        "visited": EPOCHS * TRAIN_SIZE,  # at most one new mask per example and epoch
+        "visited": EPOCHS
+        * TRAIN_SIZE,  # at most one new mask per example and epoch
         "x": X,
         "p_out": P_OUT,
         "keep_out": 1 - P_OUT,
@@ -198,8 +220,13 @@ def main() -> None:
         #> (4.0, 0.0) probability 0.1875
         #> (0.0, 8.0) probability 0.1875
         #> (0.0, 0.0) probability 0.0625
-    print(sampled_frequencies([3.0, 6.0], p=0.25))
-    #> {(0.0, 0.0): 0.06315, (0.0, 8.0): 0.18705, (4.0, 0.0): 0.188, (4.0, 8.0): 0.5618}
+    sampled = sampled_frequencies([3.0, 6.0], p=0.25)
+    for output, share in sorted(sampled.items(), reverse=True):
+        print(output, f"sampled {share:.5f}")
+        #> (4.0, 8.0) sampled 0.56180
+        #> (4.0, 0.0) sampled 0.18800
+        #> (0.0, 8.0) sampled 0.18705
+        #> (0.0, 0.0) sampled 0.06315
     print(nn.Dropout(0.25).eval()(torch.tensor([3.0, 6.0])))  # untouched
     #> tensor([3., 6.])
     # --8<-- [end:demo-outcomes]

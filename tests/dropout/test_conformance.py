@@ -138,8 +138,15 @@ def test_nan_in_the_input_propagates_like_pytorch():
 @pytest.mark.claim("dropout/bad-input")
 @pytest.mark.parametrize(
     "p, error",
-    [(None, TypeError), (True, TypeError), ("0.5", TypeError), (float("nan"), ValueError),
-     (float("inf"), ValueError), (-0.1, ValueError), (1.5, ValueError)],
+    [
+        (None, TypeError),
+        (True, TypeError),
+        ("0.5", TypeError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (-0.1, ValueError),
+        (1.5, ValueError),
+    ],
 )
 def test_bad_p_is_refused_naming_p(p, error):
     """PyTorch raises for NaN and out-of-range p, and silently reads True as p = 1."""
@@ -184,9 +191,12 @@ def test_ensemble_average_keeps_dtype_and_equals_eval_mode(dtype):
 
 @pytest.mark.parametrize(
     "h, p, match",
-    [(torch.ones(16, 4), 0.5, r"h must be one example of shape \(n,\)"),  # B = 2**n would broadcast
-     (torch.ones(17), 0.5, "1 to 16 units"), (torch.ones(3), 1.0, "drop probability p"),
-     (torch.ones(3), -0.5, "drop probability p")],
+    [
+        (torch.ones(16, 4), 0.5, r"h must be one example of shape \(n,\)"),  # B = 2**n would broadcast
+        (torch.ones(17), 0.5, "1 to 16 units"),
+        (torch.ones(3), 1.0, "drop probability p"),
+        (torch.ones(3), -0.5, "drop probability p"),
+    ],
 )
 def test_ensemble_average_refuses_bad_input(h, p, match):
     with pytest.raises(ValueError, match=match):
@@ -258,9 +268,14 @@ def test_output_distribution_has_the_support_nn_dropout_samples():
 
 @pytest.mark.parametrize(
     "x, error, match",
-    [([float("nan")], ValueError, "x must be finite"), ([float("inf"), 1.0], ValueError, "x must be finite"),
-     ([], ValueError, "1 to 16 values"), ([0.0] * 17, ValueError, "1 to 16 values"),
-     ([True], TypeError, "x must hold real numbers"), ([None], TypeError, "x must hold real numbers")],
+    [
+        ([float("nan")], ValueError, "x must be finite"),
+        ([float("inf"), 1.0], ValueError, "x must be finite"),
+        ([], ValueError, "1 to 16 values"),
+        ([0.0] * 17, ValueError, "1 to 16 values"),
+        ([True], TypeError, "x must hold real numbers"),
+        ([None], TypeError, "x must hold real numbers"),
+    ],
 )
 def test_output_distribution_refuses_what_it_cannot_tabulate(x, error, match):
     """nn.Dropout turns a dropped NaN or inf into NaN, not 0: the table would be wrong."""

@@ -1,4 +1,5 @@
-"""Solutions to the CNN exercises: conv arithmetic, where dropout goes, and what a GAP head saves."""
+"""Solutions to the CNN exercises: conv arithmetic, where dropout goes, and
+what a GAP head saves."""
 
 import torch
 from torch import nn
@@ -8,8 +9,10 @@ from torch import nn
 def conv_output_side(size, kernel, stride=1, padding=0) -> int:
     """floor((size + 2 * padding - kernel) / stride) + 1"""
     if kernel < 1 or stride < 1 or padding < 0:
-        raise ValueError("need kernel >= 1, stride >= 1, padding >= 0, "
-                         f"got {kernel=}, {stride=}, {padding=}")
+        raise ValueError(
+            "need kernel >= 1, stride >= 1, padding >= 0, "
+            f"got {kernel=}, {stride=}, {padding=}"
+        )
     if size + 2 * padding < kernel:
         raise ValueError(f"{kernel=} is larger than the padded input")
     return (size + 2 * padding - kernel) // stride + 1
@@ -19,36 +22,46 @@ def conv_params(c_in, c_out, kernel, bias=True) -> int:
     """One kernel x kernel filter per (input, output) channel pair,
     plus one bias per output channel."""
     return c_out * c_in * kernel * kernel + (c_out if bias else 0)
+
+
 # --8<-- [end:conv-size]
 
 
 # --8<-- [start:given]
 def conv_bn_relu_pool(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-            nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+    return [
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    ]
 
 
 def given_cnn() -> nn.Sequential:
     """The exercise's network, for 3 x 32 x 32 images, without dropout."""
     return nn.Sequential(
-        *conv_bn_relu_pool(3, 32),   # -> 32 x 16 x 16
+        *conv_bn_relu_pool(3, 32),  # -> 32 x 16 x 16
         *conv_bn_relu_pool(32, 64),  # -> 64 x 8 x 8
-        nn.Flatten(),                # -> 4096
-        nn.Linear(64 * 8 * 8, 256), nn.ReLU(),
+        nn.Flatten(),  # -> 4096
+        nn.Linear(64 * 8 * 8, 256),
+        nn.ReLU(),
         nn.Linear(256, 10),
     )
+
+
 # --8<-- [end:given]
 
 
 # --8<-- [start:placed]
 def regularized_cnn(p_conv=0.1, p_fc=0.5) -> nn.Sequential:
     return nn.Sequential(
-        *conv_bn_relu_pool(3, 32),   # edges and colours: no dropout
+        *conv_bn_relu_pool(3, 32),  # edges and colours: no dropout
         *conv_bn_relu_pool(32, 64),
-        nn.Dropout2d(p_conv),        # light, whole channels, after last BN
+        nn.Dropout2d(p_conv),  # light, whole channels, after last BN
         nn.Flatten(),
-        nn.Dropout(p_fc),            # the head holds almost every weight
-        nn.Linear(64 * 8 * 8, 256), nn.ReLU(),
+        nn.Dropout(p_fc),  # the head holds almost every weight
+        nn.Linear(64 * 8 * 8, 256),
+        nn.ReLU(),
         nn.Dropout(p_fc),
         nn.Linear(256, 10),
     )
@@ -56,10 +69,18 @@ def regularized_cnn(p_conv=0.1, p_fc=0.5) -> nn.Sequential:
 
 def parameter_split(model: nn.Module) -> tuple[int, int]:
     """(parameters in conv and BN layers, parameters in linear layers)"""
+
     def count(kinds) -> int:
-        return sum(p.numel() for m in model.modules()
-                   if isinstance(m, kinds) for p in m.parameters())
+        return sum(
+            p.numel()
+            for m in model.modules()
+            if isinstance(m, kinds)
+            for p in m.parameters()
+        )
+
     return count((nn.Conv2d, nn.BatchNorm2d)), count(nn.Linear)
+
+
 # --8<-- [end:placed]
 
 
@@ -78,6 +99,8 @@ def channel_planes(y: torch.Tensor) -> tuple[int, int]:
     zeros = (y == 0).flatten(2)
     all_zero = zeros.all(dim=2)
     return int(all_zero.sum()), int((zeros.any(dim=2) & ~all_zero).sum())
+
+
 # --8<-- [end:switches]
 
 
@@ -91,6 +114,8 @@ def gap_cnn() -> nn.Sequential:
         nn.Flatten(),
         nn.Linear(64, 10),
     )
+
+
 # --8<-- [end:gap]
 
 
@@ -175,10 +200,12 @@ def main() -> None:
         y = layer(x)
         share = (y == 0).float().mean().item()
         whole, partly = channel_planes(y)  # of the 32 x 64 planes
-        print(f"{type(layer).__name__}: {share:.3f} zeros; planes all 0: "
-              f"{whole}, partly 0: {partly}")
-              #> Dropout: 0.099 zeros; planes all 0: 0, partly 0: 2048
-              #> Dropout2d: 0.103 zeros; planes all 0: 210, partly 0: 0
+        print(
+            f"{type(layer).__name__}: {share:.3f} zeros; planes all 0: "
+            f"{whole}, partly 0: {partly}"
+        )
+        #> Dropout: 0.099 zeros; planes all 0: 0, partly 0: 2048
+        #> Dropout2d: 0.103 zeros; planes all 0: 210, partly 0: 0
     # --8<-- [end:demo-switches]
 
     # --8<-- [start:demo-gap]

@@ -1,18 +1,29 @@
-"""A small CNN with dropout in its dense head: shapes, parameter counts, train and eval mode."""
+"""A small CNN with dropout in its dense head: shapes, parameter counts,
+train and eval mode."""
 
 import torch
 from torch import nn
 
+
 # --8<-- [start:size]
-def conv_output_size(size: int, kernel: int, padding: int = 0, stride: int = 1) -> int:
+def conv_output_size(
+    size: int, kernel: int, padding: int = 0, stride: int = 1
+) -> int:
     """Side of a conv output: (size + 2 * padding - kernel) // stride + 1.
     With no padding and stride 1 this is size - kernel + 1."""
     if kernel < 1 or stride < 1 or padding < 0:
-        raise ValueError(f"need kernel >= 1, stride >= 1, padding >= 0; got kernel={kernel}, "
-                         f"stride={stride}, padding={padding}")
+        raise ValueError(
+            "need kernel >= 1, stride >= 1, padding >= 0; "
+            f"got kernel={kernel}, stride={stride}, padding={padding}"
+        )
     if size + 2 * padding < kernel:
-        raise ValueError(f"kernel={kernel} does not fit in size={size} with padding={padding}")
+        raise ValueError(
+            f"kernel={kernel} does not fit in size={size} "
+            f"with padding={padding}"
+        )
     return (size + 2 * padding - kernel) // stride + 1
+
+
 # --8<-- [end:size]
 
 
@@ -25,19 +36,23 @@ class SimpleCNN(nn.Module):
 
     def __init__(self, p: float = P):
         super().__init__()
-        side = conv_output_size(IN_SIZE, KERNEL)          # 28 - 3 + 1 = 26: no padding
-        # Registered in the order forward() uses them, so stage_shapes() can walk them.
-        self.conv = nn.Conv2d(1, CHANNELS, KERNEL)        # grayscale in, 16 feature maps out
+        # 28 - 3 + 1 = 26: no padding
+        side = conv_output_size(IN_SIZE, KERNEL)
+        # Registered in the order forward() uses them, so that
+        # stage_shapes() can walk them.
+        self.conv = nn.Conv2d(1, CHANNELS, KERNEL)  # 1 channel in, 16 out
         self.relu = nn.ReLU()
-        self.flatten = nn.Flatten()                       # (B, 16, 26, 26) -> (B, 10816)
-        # Dropout guards the dense layer below, which holds almost all the weights.
+        self.flatten = nn.Flatten()  # (B, 16, 26, 26) -> (B, 10816)
+        # Dropout guards the dense layer below: almost all the weights.
         self.dropout = nn.Dropout(p)
         self.fc = nn.Linear(CHANNELS * side * side, CLASSES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.conv(x))
-        x = self.dropout(self.flatten(x))                 # a no-op in eval mode
-        return self.fc(x)                                 # logits for 10 classes
+        x = self.dropout(self.flatten(x))  # a no-op in eval mode
+        return self.fc(x)  # logits for 10 classes
+
+
 # --8<-- [end:model]
 
 
@@ -45,7 +60,9 @@ BATCH = 8
 
 
 # --8<-- [start:inspect]
-def stage_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
+def stage_shapes(
+    model: nn.Module, x: torch.Tensor
+) -> list[tuple[str, tuple[int, ...]]]:
     """The shape of the batch after each layer, in forward order."""
     shapes = [("input", tuple(x.shape))]
     for name, layer in model.named_children():
@@ -62,20 +79,26 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
         if n > 0:  # ReLU, Flatten and Dropout have no parameters
             counts[name] = n
     return counts
+
+
 # --8<-- [end:inspect]
 
 
 # --8<-- [start:modes]
 def two_passes(model: nn.Module, x: torch.Tensor, training: bool):
-    """The same batch through the model twice, in train or in eval mode (the mode stays set)."""
+    """The same batch through the model twice, in train or in eval mode
+    (the mode stays set)."""
     model.train(training)
     with torch.no_grad():
         return model(x), model(x)
+
+
 # --8<-- [end:modes]
 
 
 def make_model(seed: int = 0) -> SimpleCNN:
-    """A SimpleCNN with seeded weights, leaving the caller's random state alone."""
+    """A SimpleCNN with seeded weights; the caller's random state is left
+    as it was."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return SimpleCNN()
@@ -87,11 +110,13 @@ def times(shape: tuple[int, ...]) -> str:
 
 
 def facts() -> dict:
-    with torch.random.fork_rng():  # replay main()'s random stream, then restore the caller's
+    # replay main()'s random stream, then restore the caller's
+    with torch.random.fork_rng():
         torch.manual_seed(0)
         model = SimpleCNN()
         x = torch.randn(BATCH, 1, IN_SIZE, IN_SIZE)
-        shapes = dict(stage_shapes(model, x))  # in train mode: its dropout draws a mask too
+        # in train mode: its dropout draws a mask too
+        shapes = dict(stage_shapes(model, x))
         eval_a, eval_b = two_passes(model, x, training=False)
         train_a, train_b = two_passes(model, x, training=True)
     counts = parameter_counts(model)
@@ -107,7 +132,10 @@ def facts() -> dict:
         "batch": BATCH,
         "side": side,
         "flat": CHANNELS * side * side,
-        **{f"shape_{name}_text": times(shape) for name, shape in shapes.items()},
+        **{
+            f"shape_{name}_text": times(shape)
+            for name, shape in shapes.items()
+        },
         "shape_input": shapes["input"],
         "shape_conv": shapes["conv"],
         "shape_flatten": shapes["flatten"],
@@ -127,16 +155,18 @@ def facts() -> dict:
 
 def main() -> None:
     # --8<-- [start:demo-size]
-    print(conv_output_size(28, kernel=3))               # no padding, stride 1: 28 - 3 + 1
+    # no padding, stride 1: 28 - 3 + 1
+    print(conv_output_size(28, kernel=3))
     #> 26
-    print(conv_output_size(28, kernel=3, padding=1))    # "same" padding keeps the size
+    # "same" padding keeps the size
+    print(conv_output_size(28, kernel=3, padding=1))
     #> 28
     # --8<-- [end:demo-size]
 
     # --8<-- [start:demo-shapes]
     torch.manual_seed(0)
     model = SimpleCNN()
-    x = torch.randn(8, 1, 28, 28)                       # a batch of 8 grayscale 28x28 images
+    x = torch.randn(8, 1, 28, 28)  # a batch of 8 grayscale 28x28 images
     for name, shape in stage_shapes(model, x):
         print(f"{name:8s} {shape}")
         #> input    (8, 1, 28, 28)

@@ -35,9 +35,12 @@ def torch_channel_mask(n, c, p, seed, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "make",
-    [lambda d: inputs((3, 5, 4, 4), d), lambda d: inputs((1, 1, 1, 1), d),
-     lambda d: inputs((4, 3, 6, 2), d).transpose(2, 3),
-     lambda d: inputs((2, 6, 3, 3), d).to(memory_format=torch.channels_last)],
+    [
+        lambda d: inputs((3, 5, 4, 4), d),
+        lambda d: inputs((1, 1, 1, 1), d),
+        lambda d: inputs((4, 3, 6, 2), d).transpose(2, 3),
+        lambda d: inputs((2, 6, 3, 3), d).to(memory_format=torch.channels_last),
+    ],
     ids=["batch", "one", "transposed", "channels_last"],
 )
 @pytest.mark.parametrize("p", [0.3, 0.7])
@@ -189,8 +192,11 @@ def test_dropblock_equals_the_papers_algorithm(shape, p, seed):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "make",
-    [lambda d: inputs((2, 3, 8, 8), d), lambda d: inputs((2, 3, 8, 8), d).transpose(2, 3),
-     lambda d: inputs((2, 3, 8, 8), d).to(memory_format=torch.channels_last)],
+    [
+        lambda d: inputs((2, 3, 8, 8), d),
+        lambda d: inputs((2, 3, 8, 8), d).transpose(2, 3),
+        lambda d: inputs((2, 3, 8, 8), d).to(memory_format=torch.channels_last),
+    ],
     ids=["plain", "transposed", "channels_last"],
 )
 def test_dropblock_keeps_dtype_and_layouts_agree_with_the_paper(dtype, make):
@@ -228,11 +234,13 @@ def test_dropblock_on_meta_returns_meta():
 
 @pytest.mark.parametrize(
     "kwargs, error, match",
-    [({"block_size": 3.0}, TypeError, "block_size must be an int"),
-     ({"block_size": True}, TypeError, "block_size must be an int"),
-     ({"p": float("nan")}, ValueError, "drop probability p"),
-     ({"p": None}, TypeError, "drop probability p"),
-     ({"x": torch.ones(1, 1, 8, 8, dtype=torch.int64)}, TypeError, "x must be a floating-point tensor")],
+    [
+        ({"block_size": 3.0}, TypeError, "block_size must be an int"),
+        ({"block_size": True}, TypeError, "block_size must be an int"),
+        ({"p": float("nan")}, ValueError, "drop probability p"),
+        ({"p": None}, TypeError, "drop probability p"),
+        ({"x": torch.ones(1, 1, 8, 8, dtype=torch.int64)}, TypeError, "x must be a floating-point tensor"),
+    ],
 )
 def test_dropblock_bad_arguments(kwargs, error, match):
     args = {"x": torch.ones(1, 1, 8, 8), "p": 0.1, "block_size": 3, **kwargs}

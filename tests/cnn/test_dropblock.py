@@ -35,7 +35,9 @@ def union_of_squares_inside(dropped: torch.Tensor, block_size: int) -> torch.Ten
 @settings(max_examples=30, deadline=None)
 def test_every_dropped_region_is_a_union_of_whole_blocks(shape, p, seed):
     height, width, block_size = shape
-    y = dropblock.dropblock(torch.ones(3, 2, height, width), p, block_size, generator=torch.Generator().manual_seed(seed))
+    y = dropblock.dropblock(
+        torch.ones(3, 2, height, width), p, block_size, generator=torch.Generator().manual_seed(seed)
+    )
     dropped = (y == 0).float().flatten(0, 1).unsqueeze(1)
     assert torch.equal(union_of_squares_inside(dropped, block_size), dropped.bool())
 
@@ -156,6 +158,6 @@ def test_figure_is_a_small_svg_with_four_panels(fresh_figure):
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
     assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        "re-render: python -c \"from snippets.cnn.dropblock import save_figure; "
+        're-render: python -c "from snippets.cnn.dropblock import save_figure; '
         "save_figure('docs/assets/figures/cnn-dropblock.svg')\""
     )

@@ -107,7 +107,7 @@ def test_figure_is_a_small_svg_with_the_twelve_panels(fresh_figure):
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
     assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        "re-render: python -c \"from snippets.cnn.dropout2d import save_figure; "
+        're-render: python -c "from snippets.cnn.dropout2d import save_figure; '
         "save_figure('docs/assets/figures/cnn-dropout2d.svg')\""
     )
 

@@ -1,7 +1,7 @@
-"""Solutions to the batch-normalization exercises, each checked against torch.nn.BatchNorm."""
+"""Solutions to the batch-normalization exercises, each checked against
+torch.nn.BatchNorm."""
 
 import copy
-import math
 
 import torch
 from torch import nn
@@ -30,17 +30,28 @@ def check_fraction(name: str, value, low_open: bool) -> float:
 
 def check_fold_args(conv, bn) -> None:
     if not isinstance(conv, nn.modules.conv._ConvNd) or conv.transposed:
-        raise TypeError(f"conv must be a Conv1d/2d/3d, got {type(conv).__name__}")
+        raise TypeError(
+            f"conv must be a Conv1d/2d/3d, got {type(conv).__name__}"
+        )
     if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
-        raise TypeError(f"bn must be a BatchNorm layer, got {type(bn).__name__}")
+        raise TypeError(
+            f"bn must be a BatchNorm layer, got {type(bn).__name__}"
+        )
     if bn.training:
-        raise ValueError("bn must be in eval mode: folding uses its running statistics")
+        raise ValueError(
+            "bn must be in eval mode: folding uses its running statistics"
+        )
     if bn.running_var is None:
-        raise ValueError("bn has no running statistics (track_running_stats=False): "
-                         "it normalises every batch by its own statistics, even in eval mode")
+        raise ValueError(
+            "bn has no running statistics (track_running_stats=False): "
+            "it normalises every batch by its own statistics, "
+            "even in eval mode"
+        )
     if bn.num_features != conv.out_channels:
-        raise ValueError(f"bn has {bn.num_features} features but conv has "
-                         f"{conv.out_channels} output channels")
+        raise ValueError(
+            f"bn has {bn.num_features} features but conv has "
+            f"{conv.out_channels} output channels"
+        )
 
 
 # --8<-- [start:by-hand]
@@ -54,6 +65,8 @@ def bn_by_hand(x: list[float], gamma: float, beta: float, eps=1e-5):
     var = ((values - mu) ** 2).mean()  # biased: divide by N
     x_hat = (values - mu) / torch.sqrt(var + eps)
     return mu.item(), var.item(), x_hat, gamma * x_hat + beta
+
+
 # --8<-- [end:by-hand]
 
 
@@ -77,6 +90,8 @@ def steps_until_within(share: float, momentum: float = 0.1) -> int:
     while (1 - momentum) ** k > share:
         k += 1
     return k
+
+
 # --8<-- [end:running]
 
 
@@ -97,6 +112,8 @@ def bias_gap(bias: float, train_steps: int, seed: int = 0):
     bn_biased.eval()
     gap = bn_plain(z) - bn_biased(z + bias)
     return train_gap, gap.abs().max().item()
+
+
 # --8<-- [end:bias]
 
 
@@ -122,11 +139,16 @@ def fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
     new_bias = beta + (bias - bn.running_mean) * scale
     folded.bias = nn.Parameter(new_bias.to(weight.dtype))
     return folded
+
+
 # --8<-- [end:fold]
 
 
-def trained_conv_bn(seed: int = 0, steps: int = 20) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
-    """A conv and a BN whose gamma, beta and running statistics are not trivial."""
+def trained_conv_bn(
+    seed: int = 0, steps: int = 20
+) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
+    """A conv and a BN whose gamma, beta and running statistics are not
+    trivial."""
     torch.manual_seed(seed)
     conv, bn = nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4)
     with torch.no_grad():

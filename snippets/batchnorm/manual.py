@@ -1,6 +1,8 @@
-"""Batch normalization by hand: the mini-batch statistics, x_hat, and the scale-and-shift y."""
+"""Batch normalization by hand: the mini-batch statistics, x_hat, and the
+scale-and-shift y."""
 
 import math
+import textwrap
 from typing import NamedTuple
 
 import torch
@@ -8,13 +10,19 @@ import torch.nn.functional as F
 
 
 def require_float_tensor(name: str, value, device=None) -> None:
-    """Refuse what is not a floating-point tensor (on `device`, if given)."""
+    """Refuse what is not a floating-point tensor (on `device`, if set)."""
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a tensor, got {type(value).__name__}"
+        )
     if not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}")
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got {value.dtype}"
+        )
     if device is not None and value.device != device:
-        raise ValueError(f"{name} is on {value.device}, but x is on {device}")
+        raise ValueError(
+            f"{name} is on {value.device}, but x is on {device}"
+        )
 
 
 def check_eps(eps) -> float:
@@ -22,7 +30,10 @@ def check_eps(eps) -> float:
     if isinstance(eps, bool) or not isinstance(eps, (int, float)):
         raise TypeError(f"eps must be a number, got {type(eps).__name__}")
     if not (math.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a finite number > 0 (it keeps the division finite), got eps={eps}")
+        raise ValueError(
+            "eps must be a finite number > 0 (it keeps the division "
+            f"finite), got eps={eps}"
+        )
     return float(eps)
 
 
@@ -31,8 +42,10 @@ def check_batch_norm_args(x, gamma, beta, eps: float) -> int:
     """Refuse what training-mode BN cannot handle; return C."""
     require_float_tensor("x", x)
     if x.dim() < 2 or x.shape[1] == 0:
-        raise ValueError("x must have shape (N, C, ...) with C >= 1, "
-                         f"got {tuple(x.shape)}")
+        raise ValueError(
+            "x must have shape (N, C, ...) with C >= 1, "
+            f"got {tuple(x.shape)}"
+        )
     channels = x.shape[1]
     per_channel = x.numel() // channels
     if per_channel < 2:
@@ -41,15 +54,20 @@ def check_batch_norm_args(x, gamma, beta, eps: float) -> int:
         raise ValueError(
             f"x of shape {tuple(x.shape)} has {per_channel} value per "
             "channel; training-mode batch norm needs more than 1 value "
-            "per channel (the variance of one value is 0)")
+            "per channel (the variance of one value is 0)"
+        )
     for name, param in (("gamma", gamma), ("beta", beta)):
         require_float_tensor(name, param, x.device)
         # (C,) exactly: a (1,) gamma would broadcast over every channel
         if param.shape != (channels,):
-            raise ValueError(f"{name} must have shape (C,) = ({channels},)"
-                             f" to match x, got {tuple(param.shape)}")
+            raise ValueError(
+                f"{name} must have shape (C,) = ({channels},)"
+                f" to match x, got {tuple(param.shape)}"
+            )
     check_eps(eps)
     return channels
+
+
 # --8<-- [end:check]
 
 
@@ -75,8 +93,11 @@ def batch_norm(x, gamma, beta, eps: float = 1e-5) -> BatchNormSteps:
     x_hat = (x32 - mu) / torch.sqrt(var + eps)
     y = gamma.reshape(mu.shape) * x_hat + beta.reshape(mu.shape)
     # statistics stay in float32; x_hat and y come back in x's dtype
-    return BatchNormSteps(mu.flatten(), var.flatten(),
-                          x_hat.to(x.dtype), y.to(x.dtype))
+    return BatchNormSteps(
+        mu.flatten(), var.flatten(), x_hat.to(x.dtype), y.to(x.dtype)
+    )
+
+
 # --8<-- [end:batch-norm]
 
 
@@ -85,6 +106,8 @@ def identity_params(steps: BatchNormSteps, eps: float = 1e-5):
     """gamma = sqrt(sigma^2 + eps) and beta = mu undo the normalisation
     of the batch `steps` came from, so y = x for that batch."""
     return torch.sqrt(steps.var + eps), steps.mean
+
+
 # --8<-- [end:identity]
 
 
@@ -97,10 +120,21 @@ def undo_error(batch_a, batch_b, eps: float = 1e-5) -> tuple[float, float]:
     steps_a = batch_norm(batch_a, ones, torch.zeros_like(ones), eps)
     gamma, beta = identity_params(steps_a, eps)
     train_y = batch_norm(batch_b, gamma, beta, eps).y
-    eval_y = F.batch_norm(batch_b, steps_a.mean, steps_a.var, gamma, beta,
-                          training=False, eps=eps)
-    return ((train_y - batch_b).abs().max().item(),
-            (eval_y - batch_b).abs().max().item())
+    eval_y = F.batch_norm(
+        batch_b,
+        steps_a.mean,
+        steps_a.var,
+        gamma,
+        beta,
+        training=False,
+        eps=eps,
+    )
+    return (
+        (train_y - batch_b).abs().max().item(),
+        (eval_y - batch_b).abs().max().item(),
+    )
+
+
 # --8<-- [end:undo-fixed]
 
 
@@ -109,12 +143,18 @@ def rounded_then_scaled(steps: BatchNormSteps, gamma, beta, decimals=2):
     """What the original lesson did: round x_hat first, then scale and
     shift the rounded values."""
     return gamma * steps.x_hat.round(decimals=decimals) + beta
+
+
 # --8<-- [end:rounding]
 
 
 def show(values: torch.Tensor, digits: int) -> str:
     """A tensor as [a, b, c] with a fixed number of decimals."""
-    return "[" + ", ".join(f"{v:.{digits}f}" for v in values.flatten().tolist()) + "]"
+    return (
+        "["
+        + ", ".join(f"{v:.{digits}f}" for v in values.flatten().tolist())
+        + "]"
+    )
 
 
 X = [2.0, 4.0, 6.0, 8.0]
@@ -122,10 +162,16 @@ GAMMA, BETA, EPS = 2.0, 1.0, 1e-5
 BATCH_B = [1.0, 2.0, 3.0, 10.0]
 
 
-def example() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, BatchNormSteps]:
-    """The worked example: N = 4 values of C = 1 feature, gamma = 2, beta = 1."""
+def example() -> tuple[
+    torch.Tensor, torch.Tensor, torch.Tensor, BatchNormSteps
+]:
+    """The worked example: N = 4 values of C = 1 feature, gamma = 2,
+    beta = 1."""
     x = torch.tensor(X, dtype=torch.float64).reshape(4, 1)
-    gamma, beta = torch.tensor([GAMMA], dtype=torch.float64), torch.tensor([BETA], dtype=torch.float64)
+    gamma, beta = (
+        torch.tensor([GAMMA], dtype=torch.float64),
+        torch.tensor([BETA], dtype=torch.float64),
+    )
     return x, gamma, beta, batch_norm(x, gamma, beta, EPS)
 
 
@@ -134,7 +180,9 @@ def facts() -> dict:
     deviations = (x - steps.mean).flatten()
     lesson = rounded_then_scaled(steps, gamma, beta).flatten()
     exact = steps.y.flatten()
-    undo = undo_error(x, torch.tensor(BATCH_B, dtype=torch.float64).reshape(-1, 1))
+    undo = undo_error(
+        x, torch.tensor(BATCH_B, dtype=torch.float64).reshape(-1, 1)
+    )
     return {
         "x": X,
         "n": len(X),
@@ -154,9 +202,17 @@ def facts() -> dict:
         "y": exact,
         "y_lesson": lesson,
         "scaled_rounded": gamma * steps.x_hat.flatten().round(decimals=2),
-        "x_hat_1_rounded": steps.x_hat.flatten().round(decimals=2)[1].item(),
-        "half_unit": 0.005,  # the largest error rounding to 2 decimals can hide
-        "x_hat_error": (steps.x_hat.flatten().round(decimals=2) - steps.x_hat.flatten()).abs().max().item(),
+        "x_hat_1_rounded": steps.x_hat.flatten()
+        .round(decimals=2)[1]
+        .item(),
+        # the largest error rounding to 2 decimals can hide
+        "half_unit": 0.005,
+        "x_hat_error": (
+            steps.x_hat.flatten().round(decimals=2) - steps.x_hat.flatten()
+        )
+        .abs()
+        .max()
+        .item(),
         "lesson_error": (lesson - exact).abs().max().item(),
         "identity_gamma": identity_params(steps, EPS)[0].item(),
         "identity_beta": identity_params(steps, EPS)[1].item(),
@@ -244,15 +300,18 @@ def main() -> None:
         try:
             batch_norm(x, gamma, torch.zeros(x.shape[1]))
         except ValueError as error:
-            print("ValueError:", error)
-            #> ValueError: x of shape (1, 1) has 1 value per channel; training-mode batch norm needs more than 1 value per channel (the variance of one value is 0)
-            #> ValueError: gamma must have shape (C,) = (3,) to match x, got (4,)
-            #> ValueError: gamma must have shape (C,) = (3,) to match x, got (1,)
+            print(textwrap.fill(str(error), 60))
+            #> x of shape (1, 1) has 1 value per channel; training-mode
+            #> batch norm needs more than 1 value per channel (the variance
+            #> of one value is 0)
+            #> gamma must have shape (C,) = (3,) to match x, got (4,)
+            #> gamma must have shape (C,) = (3,) to match x, got (1,)
     try:
         torch.nn.BatchNorm1d(1).train()(torch.tensor([[4.0]]))
     except ValueError as error:
-        print("PyTorch:", error)
-        #> PyTorch: Expected more than 1 value per channel when training, got input size torch.Size([1, 1])
+        print(textwrap.fill(f"PyTorch: {error}", 64))
+        #> PyTorch: Expected more than 1 value per channel when training,
+        #> got input size torch.Size([1, 1])
     # --8<-- [end:demo-errors]
 
 

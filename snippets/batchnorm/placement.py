@@ -1,4 +1,5 @@
-"""Conv -> BN -> ReLU: why the conv needs no bias, and why dropout belongs after the last BN."""
+"""Conv -> BN -> ReLU: why the conv needs no bias, and why dropout belongs
+after the last BN."""
 
 import torch
 from torch import nn
@@ -11,13 +12,23 @@ BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 class ConvBNReLU(nn.Module):
     """y = ReLU(BN(Conv(x))), the basic unit of most modern CNNs."""
 
-    def __init__(self, in_channels: int, out_channels: int,
-                 kernel_size: int = 3, conv_bias: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        conv_bias: bool = False,
+    ):
         super().__init__()
         # bias=False: BN subtracts each channel's batch mean, which removes
         # any per-channel constant the conv adds; BN's beta shifts instead.
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size,
-                              padding=kernel_size // 2, bias=conv_bias)
+        self.conv = nn.Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=kernel_size // 2,
+            bias=conv_bias,
+        )
         self.bn = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU()
 
@@ -27,6 +38,8 @@ class ConvBNReLU(nn.Module):
 
 def n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
 # --8<-- [end:block]
 
 
@@ -47,8 +60,9 @@ def dropout_variance(x, p: float, training: bool, seed: int = 0) -> float:
         return nn.Dropout(p).train(training)(x).var().item()
 
 
-def bn_eval_variance(model: nn.Sequential, features: int, steps=100,
-                     seed: int = 0) -> float:
+def bn_eval_variance(
+    model: nn.Sequential, features: int, steps=100, seed: int = 0
+) -> float:
     """Train `model` (forward passes only: BN learns its running stats)
     on N(0, 1) batches, then return the variance of its eval-mode output
     on fresh N(0, 1) data."""
@@ -59,6 +73,8 @@ def bn_eval_variance(model: nn.Sequential, features: int, steps=100,
             model(torch.randn(256, features))
         model.eval()
         return model(torch.randn(10_000, features)).var().item()
+
+
 # --8<-- [end:variance-shift]
 
 
@@ -81,13 +97,22 @@ def recommended_net(num_classes: int = 10, p: float = 0.5) -> nn.Sequential:
 def dropout_after_last_bn(model: nn.Module) -> bool:
     """True if every dropout layer comes after the last BN layer (in
     registration order, which for nn.Sequential is the forward order)."""
-    kinds = [type(m) for m in model.modules()
-             if isinstance(m, DROPOUTS + BATCHNORMS)]
-    bn_positions = [i for i, kind in enumerate(kinds)
-                    if issubclass(kind, BATCHNORMS)]
+    kinds = [
+        type(m)
+        for m in model.modules()
+        if isinstance(m, DROPOUTS + BATCHNORMS)
+    ]
+    bn_positions = [
+        i for i, kind in enumerate(kinds) if issubclass(kind, BATCHNORMS)
+    ]
     last_bn = bn_positions[-1] if bn_positions else -1
-    return all(i > last_bn for i, kind in enumerate(kinds)
-               if issubclass(kind, DROPOUTS))
+    return all(
+        i > last_bn
+        for i, kind in enumerate(kinds)
+        if issubclass(kind, DROPOUTS)
+    )
+
+
 # --8<-- [end:head]
 
 
@@ -96,7 +121,9 @@ P = 0.5
 
 
 def facts() -> dict:
-    with_bias = n_params(ConvBNReLU(IN_CHANNELS, OUT_CHANNELS, KERNEL, conv_bias=True))
+    with_bias = n_params(
+        ConvBNReLU(IN_CHANNELS, OUT_CHANNELS, KERNEL, conv_bias=True)
+    )
     without_bias = n_params(ConvBNReLU(IN_CHANNELS, OUT_CHANNELS, KERNEL))
     x = torch.randn(100_000, generator=torch.Generator().manual_seed(0))
     return {
@@ -112,8 +139,12 @@ def facts() -> dict:
         "predicted_train_var": predicted_train_variance(0.0, 1.0, P),
         "train_var": dropout_variance(x, P, training=True),
         "eval_var": dropout_variance(x, P, training=False),
-        "dropout_then_bn": bn_eval_variance(nn.Sequential(nn.Dropout(P), nn.BatchNorm1d(4)), 4),
-        "bn_then_dropout": bn_eval_variance(nn.Sequential(nn.BatchNorm1d(4), nn.Dropout(P)), 4),
+        "dropout_then_bn": bn_eval_variance(
+            nn.Sequential(nn.Dropout(P), nn.BatchNorm1d(4)), 4
+        ),
+        "bn_then_dropout": bn_eval_variance(
+            nn.Sequential(nn.BatchNorm1d(4), nn.Dropout(P)), 4
+        ),
     }
 
 
@@ -169,8 +200,9 @@ def main() -> None:
     out = model(torch.randn(8, 3, 32, 32))
     print(out.shape, dropout_after_last_bn(model))
     #> torch.Size([8, 10]) True
-    flagged = nn.Sequential(ConvBNReLU(3, 16), nn.Dropout2d(0.2),
-                            ConvBNReLU(16, 32))
+    flagged = nn.Sequential(
+        ConvBNReLU(3, 16), nn.Dropout2d(0.2), ConvBNReLU(16, 32)
+    )
     print(dropout_after_last_bn(flagged))
     #> False
     # --8<-- [end:demo-head]

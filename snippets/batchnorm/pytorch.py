@@ -1,11 +1,16 @@
-"""nn.BatchNorm1d/2d: per-channel statistics, running averages, and train versus eval mode."""
+"""nn.BatchNorm1d/2d: per-channel statistics, running averages, and train
+versus eval mode."""
 
 import functools
 
 import torch
 from torch import nn
 
-from snippets.batchnorm.manual import require_float_tensor, check_batch_norm_args, check_eps
+from snippets.batchnorm.manual import (
+    check_batch_norm_args,
+    check_eps,
+    require_float_tensor,
+)
 
 
 def check_per_channel(name: str, value, x) -> None:
@@ -13,17 +18,23 @@ def check_per_channel(name: str, value, x) -> None:
     cannot broadcast a single value over every channel."""
     require_float_tensor(name, value, x.device)
     if value.shape != (x.shape[1],):
-        raise ValueError(f"{name} must have shape (C,) = ({x.shape[1]},) "
-                         f"to match x, got {tuple(value.shape)}")
+        raise ValueError(
+            f"{name} must have shape (C,) = ({x.shape[1]},) "
+            f"to match x, got {tuple(value.shape)}"
+        )
 
 
 def check_momentum(momentum) -> None:
     if momentum is None:
         return
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
-        raise TypeError(f"momentum must be a number or None, got {momentum!r}")
+        raise TypeError(
+            f"momentum must be a number or None, got {momentum!r}"
+        )
     if not 0.0 <= momentum <= 1.0:  # also refuses NaN
-        raise ValueError(f"momentum must be in [0, 1] or None, got momentum={momentum}")
+        raise ValueError(
+            f"momentum must be in [0, 1] or None, got momentum={momentum}"
+        )
 
 
 def upcast(x: torch.Tensor) -> torch.Tensor:
@@ -37,8 +48,9 @@ def per_channel_stats(x: torch.Tensor):
     batch, over N, H and W (in float32 at least)."""
     require_float_tensor("x", x)
     if x.dim() != 4:
-        raise ValueError("x must have shape (N, C, H, W), "
-                         f"got {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have shape (N, C, H, W), got {tuple(x.shape)}"
+        )
     x = upcast(x)
     return x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), correction=0)
 
@@ -48,28 +60,43 @@ def batch_norm_2d(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     train mode."""
     mean, var = per_channel_stats(x)
     # one value per channel or a bad eps: refused as on the previous page
-    check_batch_norm_args(x, torch.ones_like(mean), torch.ones_like(mean),
-                          eps)
+    check_batch_norm_args(
+        x, torch.ones_like(mean), torch.ones_like(mean), eps
+    )
     # broadcast over N, H, W
     mean, var = mean.view(1, -1, 1, 1), var.view(1, -1, 1, 1)
     return ((upcast(x) - mean) / torch.sqrt(var + eps)).to(x.dtype)
+
+
 # --8<-- [end:per-channel]
 
 
-def check_running_args(running_mean, running_var, x, momentum, num_batches_tracked) -> None:
+def check_running_args(
+    running_mean, running_var, x, momentum, num_batches_tracked
+) -> None:
     """Refuse what BN's running update cannot handle."""
-    if isinstance(num_batches_tracked, bool) or not isinstance(num_batches_tracked, int) \
-            or num_batches_tracked < 0:
-        raise ValueError(f"num_batches_tracked must be an int >= 0, got {num_batches_tracked!r}")
+    if (
+        isinstance(num_batches_tracked, bool)
+        or not isinstance(num_batches_tracked, int)
+        or num_batches_tracked < 0
+    ):
+        raise ValueError(
+            "num_batches_tracked must be an int >= 0, "
+            f"got {num_batches_tracked!r}"
+        )
     require_float_tensor("x", x)
     if x.dim() < 2:
-        raise ValueError(f"x must have shape (N, C, ...), got {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have shape (N, C, ...), got {tuple(x.shape)}"
+        )
     if x.numel() // max(x.shape[1], 1) < 2:
         # PyTorch: "Expected more than 1 value per channel when training";
         # the unbiased variance of one value divides by N - 1 = 0 (NaN)
         raise ValueError(
-            f"x of shape {tuple(x.shape)} has fewer than 2 values per channel: "
-            "the running variance needs more than 1 value per channel")
+            f"x of shape {tuple(x.shape)} has fewer than 2 values per "
+            "channel: the running variance needs more than 1 value per "
+            "channel"
+        )
     check_per_channel("running_mean", running_mean, x)
     check_per_channel("running_var", running_var, x)
     check_momentum(momentum)
@@ -79,22 +106,30 @@ def check_eval_args(x, running_mean, running_var, gamma, beta, eps) -> None:
     """Refuse what eval-mode BN cannot handle (a batch of one is fine)."""
     require_float_tensor("x", x)
     if x.dim() < 2 or x.shape[1] == 0:
-        raise ValueError(f"x must have shape (N, C, ...), got {tuple(x.shape)}")
-    for name, value in (("running_mean", running_mean), ("running_var", running_var),
-                        ("gamma", gamma), ("beta", beta)):
+        raise ValueError(
+            f"x must have shape (N, C, ...), got {tuple(x.shape)}"
+        )
+    for name, value in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("gamma", gamma),
+        ("beta", beta),
+    ):
         check_per_channel(name, value, x)
     check_eps(eps)
 
 
 # --8<-- [start:running]
-def update_running_stats(running_mean, running_var, x, momentum=0.1,
-                         num_batches_tracked: int = 0):
+def update_running_stats(
+    running_mean, running_var, x, momentum=0.1, num_batches_tracked: int = 0
+):
     """One train-mode step of BN's running averages; momentum weights
     the NEW batch. momentum=None: the plain average of all batches, for
     which the layer counts batches (num_batches_tracked, before this
     step)."""
-    check_running_args(running_mean, running_var, x, momentum,
-                       num_batches_tracked)
+    check_running_args(
+        running_mean, running_var, x, momentum, num_batches_tracked
+    )
     if momentum is None:
         momentum = 1.0 / (num_batches_tracked + 1)
     dims = [0, *range(2, x.dim())]  # every dim except the channel dim 1
@@ -108,8 +143,9 @@ def update_running_stats(running_mean, running_var, x, momentum=0.1,
     return new_mean.to(running_mean.dtype), new_var.to(running_var.dtype)
 
 
-def eval_batch_norm(x, running_mean, running_var, gamma, beta,
-                    eps: float = 1e-5) -> torch.Tensor:
+def eval_batch_norm(
+    x, running_mean, running_var, gamma, beta, eps: float = 1e-5
+) -> torch.Tensor:
     """Eval-mode BN: the stored running statistics replace the batch's
     own."""
     check_eval_args(x, running_mean, running_var, gamma, beta, eps)
@@ -118,6 +154,8 @@ def eval_batch_norm(x, running_mean, running_var, gamma, beta,
     x_hat = (upcast(x) - mean) / torch.sqrt(var + eps)
     y = gamma.view(shape) * x_hat + beta.view(shape)
     return y.to(x.dtype)
+
+
 # --8<-- [end:running]
 
 
@@ -128,15 +166,21 @@ class Block(nn.Module):
     def __init__(self, width: int, residual: bool):
         super().__init__()
         self.residual = residual
-        self.layers = nn.Sequential(nn.Linear(width, width),
-                                    nn.BatchNorm1d(width), nn.ReLU())
+        self.layers = nn.Sequential(
+            nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU()
+        )
 
     def forward(self, h):
         return h + self.layers(h) if self.residual else self.layers(h)
 
 
-def gradient_growth(depth: int, residual: bool, width: int = 64,
-                    batch: int = 64, seed: int = 0) -> float:
+def gradient_growth(
+    depth: int,
+    residual: bool,
+    width: int = 64,
+    batch: int = 64,
+    seed: int = 0,
+) -> float:
     """At initialisation, in train mode: the gradient norm of the FIRST
     linear layer's weights over that of the LAST, for a random loss."""
     if depth < 1:
@@ -150,6 +194,8 @@ def gradient_growth(depth: int, residual: bool, width: int = 64,
         (out * torch.randn_like(out)).sum().backward()
     first, last = net[0].layers[0].weight, net[-1].layers[0].weight
     return (first.grad.norm() / last.grad.norm()).item()
+
+
 # --8<-- [end:depth]
 
 
@@ -160,13 +206,15 @@ DEPTHS = (2, 10, 20, 40)
 def growth_table(residual: bool) -> tuple[float, ...]:
     """gradient_growth at each of DEPTHS (computed once per process)."""
     return tuple(gradient_growth(d, residual) for d in DEPTHS)
+
+
 X = [[2.0], [4.0], [6.0], [8.0]]
 BATCH_A = [[4.0], [2.0], [6.0], [8.0]]
 BATCH_B = [[4.0], [10.0], [12.0], [14.0]]
 
 
 def trained_bn(x: torch.Tensor, steps: int = 1) -> nn.BatchNorm1d:
-    """A fresh nn.BatchNorm1d after `steps` train-mode forward passes on x."""
+    """A fresh nn.BatchNorm1d after `steps` train-mode passes over x."""
     bn = nn.BatchNorm1d(x.shape[1])
     with torch.no_grad():
         for _ in range(steps):
@@ -174,11 +222,16 @@ def trained_bn(x: torch.Tensor, steps: int = 1) -> nn.BatchNorm1d:
     return bn
 
 
-def first_row_outputs(bn: nn.BatchNorm1d, training: bool) -> tuple[float, float]:
-    """The output for the shared first example (4.0) inside batch A and inside batch B."""
+def first_row_outputs(
+    bn: nn.BatchNorm1d, training: bool
+) -> tuple[float, float]:
+    """The output for the shared first example (4.0) inside batch A and
+    inside batch B."""
     bn.train(training)
     with torch.no_grad():
-        return bn(torch.tensor(BATCH_A))[0, 0].item(), bn(torch.tensor(BATCH_B))[0, 0].item()
+        return bn(torch.tensor(BATCH_A))[0, 0].item(), bn(
+            torch.tensor(BATCH_B)
+        )[0, 0].item()
 
 
 def facts() -> dict:
@@ -192,7 +245,8 @@ def facts() -> dict:
         converged_out = converged.eval()(x).flatten()
     train_a, train_b = first_row_outputs(nn.BatchNorm1d(1), training=True)
     shared = nn.BatchNorm1d(1)
-    first_row_outputs(shared, training=True)  # two train steps update the running stats
+    # two train steps update the running stats
+    first_row_outputs(shared, training=True)
     eval_a, eval_b = first_row_outputs(shared, training=False)
     return {
         "depths": list(DEPTHS),
@@ -201,7 +255,8 @@ def facts() -> dict:
         "x": [row[0] for row in X],
         "momentum": fresh.momentum,  # PyTorch's default
         "keep": 1 - fresh.momentum,
-        "keras_momentum": 0.99,  # Keras weights the OLD average with its momentum
+        # Keras weights the OLD average with its momentum
+        "keras_momentum": 0.99,
         "keras_as_torch": round(1 - 0.99, 2),
         "init_mean": fresh.running_mean.item(),
         "init_var": fresh.running_var.item(),
@@ -213,7 +268,8 @@ def facts() -> dict:
         "unbiased_var": x.var(correction=1).item(),
         "running_mean": bn.running_mean.item(),
         "running_var": bn.running_var.item(),
-        "running_var_if_biased": (1 - fresh.momentum) * fresh.running_var.item()
+        "running_var_if_biased": (1 - fresh.momentum)
+        * fresh.running_var.item()
         + fresh.momentum * x.var(correction=0).item(),
         "train_out": train_out,
         "eval_out": eval_out,
@@ -240,7 +296,7 @@ def main() -> None:
     # one gamma, one beta, one running mean and variance per channel
     bn = nn.BatchNorm2d(3)
     out = bn(x).detach()
-    mean, var = per_channel_stats(x)
+    mean, _ = per_channel_stats(x)
     print("batch mean per channel:", mean.round(decimals=2))
     #> batch mean per channel: tensor([ 0.0400, 20.4200, -3.0000])
     out_mean = out.mean(dim=(0, 2, 3)).round(decimals=4) + 0.0
@@ -252,9 +308,9 @@ def main() -> None:
     same = torch.allclose(batch_norm_2d(x), out, atol=1e-5)
     print("manual == nn.BatchNorm2d:", same)
     #> manual == nn.BatchNorm2d: True
-    print(bn.weight.shape, bn.running_mean.shape, "- but",
-          x.mean(dim=1).shape, "means across channels")
-    #> torch.Size([3]) torch.Size([3]) - but torch.Size([8, 4, 4]) means across channels
+    across = x.mean(dim=1)  # across channels: one per example and place
+    print(bn.weight.shape, bn.running_mean.shape, "but", across.shape)
+    #> torch.Size([3]) torch.Size([3]) but torch.Size([8, 4, 4])
     # --8<-- [end:demo-per-channel]
 
     # --8<-- [start:demo-running]
@@ -274,8 +330,9 @@ def main() -> None:
     bn.eval()  # eval mode: normalise with the running stats, update nothing
     print("eval output: ", bn(x).detach().flatten())
     #> eval output:  tensor([1.1984, 2.7963, 4.3941, 5.9920])
-    y_eval = eval_batch_norm(x, bn.running_mean, bn.running_var,
-                             bn.weight, bn.bias)
+    y_eval = eval_batch_norm(
+        x, bn.running_mean, bn.running_var, bn.weight, bn.bias
+    )
     print("by hand:     ", y_eval.detach().flatten())
     #> by hand:      tensor([1.1984, 2.7963, 4.3941, 5.9920])
     # --8<-- [end:demo-running]
@@ -292,12 +349,16 @@ def main() -> None:
     bn = nn.BatchNorm1d(1)
     # Batches A and B share their first example, 4.0; the rest differ.
     a_train, b_train = first_row_outputs(bn, training=True)
-    print(f"train mode: 4.0 -> {a_train:.4f} in batch A, "
-          f"{b_train:.4f} in batch B")
+    print(
+        f"train mode: 4.0 -> {a_train:.4f} in batch A, "
+        f"{b_train:.4f} in batch B"
+    )
     #> train mode: 4.0 -> -0.4472 in batch A, -1.6036 in batch B
     a_eval, b_eval = first_row_outputs(bn, training=False)
-    print(f"eval mode:  4.0 -> {a_eval:.4f} in batch A, "
-          f"{b_eval:.4f} in batch B")
+    print(
+        f"eval mode:  4.0 -> {a_eval:.4f} in batch A, "
+        f"{b_eval:.4f} in batch B"
+    )
     #> eval mode:  4.0 -> 1.4087 in batch A, 1.4087 in batch B
     # --8<-- [end:demo-train-eval]
 
@@ -305,8 +366,9 @@ def main() -> None:
     for depth in (2, 10, 20, 40):
         plain = gradient_growth(depth, residual=False)
         skip = gradient_growth(depth, residual=True)
-        print(f"{depth:2d} blocks: plain {plain:7.1f}x, "
-              f"residual {skip:4.1f}x")
+        print(
+            f"{depth:2d} blocks: plain {plain:7.1f}x, residual {skip:4.1f}x"
+        )
         #>  2 blocks: plain     1.2x, residual  1.2x
         #> 10 blocks: plain     6.9x, residual  2.5x
         #> 20 blocks: plain    48.9x, residual  3.8x

@@ -2,6 +2,7 @@
 layouts, gradients, running statistics, and bad input (each refusal names the argument)."""
 
 import copy
+import itertools
 
 import pytest
 import torch
@@ -74,8 +75,10 @@ def test_gradients_equal_autograd_through_f_batch_norm(shape):
     x, (gamma, beta) = data(shape, F64), params(shape[1], F64)
     upstream = data(shape, F64, seed=5)
     grads = []
-    for fn in (lambda a, b, c: manual.batch_norm(a, b, c).y,
-               lambda a, b, c: F.batch_norm(a, None, None, b, c, training=True)):
+    for fn in (
+        lambda a, b, c: manual.batch_norm(a, b, c).y,
+        lambda a, b, c: F.batch_norm(a, None, None, b, c, training=True),
+    ):
         leaves = [t.clone().requires_grad_() for t in (x, gamma, beta)]
         (fn(*leaves) * upstream).sum().backward()
         grads.append([leaf.grad for leaf in leaves])
@@ -115,7 +118,10 @@ def test_inputs_are_not_mutated():
 
 
 @pytest.mark.claim("batchnorm/batch-of-one")
-@pytest.mark.parametrize("shape, refused", [((1, 3), True), ((1, 3, 1), True), ((1, 3, 4), False), ((1, 3, 2, 2), False), ((1, 2, 1, 1, 1), True)])
+@pytest.mark.parametrize(
+    "shape, refused",
+    [((1, 3), True), ((1, 3, 1), True), ((1, 3, 4), False), ((1, 3, 2, 2), False), ((1, 2, 1, 1, 1), True)],
+)
 def test_batch_of_one_like_pytorch(shape, refused):
     x, (gamma, beta) = data(shape), params(shape[1])
     module = MODULES[len(shape)](shape[1]).train()
@@ -125,7 +131,9 @@ def test_batch_of_one_like_pytorch(shape, refused):
         with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
             module(x)
     else:
-        close(manual.batch_norm(x, gamma, beta).y, F.batch_norm(x, None, None, gamma, beta, training=True), torch.float32)
+        close(
+            manual.batch_norm(x, gamma, beta).y, F.batch_norm(x, None, None, gamma, beta, training=True), torch.float32
+        )
 
 
 def test_nan_in_x_propagates_like_pytorch():
@@ -186,7 +194,8 @@ def test_identity_parameters_undo_bn_only_while_the_statistics_are_fixed(seed, c
 @pytest.mark.claim("batchnorm/undo-needs-fixed-statistics")
 def test_undo_numbers_on_the_page():
     facts = manual.facts()
-    assert facts["undo_eval_error"] < 1e-12 < 1.0 < facts["undo_train_error"]
+    assert facts["undo_eval_error"] < 1e-12
+    assert facts["undo_train_error"] > 1.0
 
 
 # ---------------------------------------------------------------- pytorch.py: per-channel, running, eval
@@ -268,7 +277,11 @@ def test_running_update_refuses_one_value_per_channel_like_pytorch(shape):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"running_mean": torch.zeros(1)}, ValueError, r"running_mean must have shape \(C,\) = \(3,\)"),  # would broadcast
+        (
+            {"running_mean": torch.zeros(1)},
+            ValueError,
+            r"running_mean must have shape \(C,\) = \(3,\)",
+        ),  # would broadcast
         ({"running_var": torch.ones(3, 1)}, ValueError, r"running_var must have shape \(C,\)"),
         ({"running_mean": None}, TypeError, "running_mean must be a tensor"),
         ({"momentum": -0.1}, ValueError, "momentum must be in"),
@@ -295,8 +308,9 @@ def test_pytorch_accepts_momentum_outside_0_1_and_extrapolates():
 
 
 def test_running_update_on_meta_and_does_not_mutate():
-    mean, var = pytorch.update_running_stats(torch.zeros(3, device="meta"), torch.ones(3, device="meta"),
-                                             torch.empty(4, 3, device="meta"))
+    mean, var = pytorch.update_running_stats(
+        torch.zeros(3, device="meta"), torch.ones(3, device="meta"), torch.empty(4, 3, device="meta")
+    )
     assert mean.device.type == var.device.type == "meta"
     running_mean, running_var, x = torch.zeros(3), torch.ones(3), data((4, 3))
     pytorch.update_running_stats(running_mean, running_var, x)
@@ -361,7 +375,7 @@ def test_gradients_grow_exponentially_with_depth_in_a_plain_bn_mlp_not_with_skip
     facts = pytorch.facts()
     plain, residual = facts["plain_growth"], facts["residual_growth"]
     assert facts["depths"] == [2, 10, 20, 40]
-    assert all(a < b for a, b in zip(plain, plain[1:]))  # grows with depth
+    assert all(a < b for a, b in itertools.pairwise(plain))  # grows with depth
     assert plain[-1] > 500 and plain[-1] > 50 * residual[-1]
     # exponential: doubling the depth from 20 to 40 squares the growth, roughly
     assert plain[3] > plain[2] ** 1.5
@@ -482,7 +496,12 @@ def test_fold_bn_on_meta_and_in_half_precision():
 @pytest.mark.parametrize(
     "conv, bn, error, match",
     [
-        (nn.Conv2d(3, 4, 3), nn.BatchNorm2d(1).eval(), ValueError, "bn has 1 features but conv has 4"),  # would broadcast
+        (
+            nn.Conv2d(3, 4, 3),
+            nn.BatchNorm2d(1).eval(),
+            ValueError,
+            "bn has 1 features but conv has 4",
+        ),  # would broadcast
         (nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, track_running_stats=False).eval(), ValueError, "no running statistics"),
         (nn.ConvTranspose2d(3, 4, 3), nn.BatchNorm2d(4).eval(), TypeError, "conv must be a Conv1d/2d/3d"),
         (nn.Linear(3, 4), nn.BatchNorm1d(4).eval(), TypeError, "conv must be"),
@@ -496,7 +515,7 @@ def test_fold_bn_bad_input(conv, bn, error, match):
 
 def test_fold_bn_reference_without_the_fix_would_be_wrong_for_depthwise():
     """Documents the old bug: copying a depthwise weight into a groups=1 conv broadcasts."""
-    conv, bn, x = eval_pair(nn.Conv2d(4, 4, 3, groups=4, padding=1), nn.BatchNorm2d(4))
+    conv, _, x = eval_pair(nn.Conv2d(4, 4, 3, groups=4, padding=1), nn.BatchNorm2d(4))
     naive = nn.Conv2d(4, 4, 3, padding=1)
     with torch.no_grad():
         naive.weight.copy_(conv.weight)  # (4, 1, 3, 3) -> (4, 4, 3, 3): no error

@@ -10,7 +10,9 @@ from snippets.batchnorm import exercises as ex
 def test_exercise_1_by_hand_numbers():
     facts = ex.facts()
     assert (facts["mu"], facts["sum_squares"], facts["var"], facts["std"]) == (4.0, 36.0, 9.0, 3.0)
-    torch.testing.assert_close(facts["x_hat"], torch.tensor([-1, -1 / 3, -1 / 3, 5 / 3], dtype=torch.float64), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        facts["x_hat"], torch.tensor([-1, -1 / 3, -1 / 3, 5 / 3], dtype=torch.float64), atol=1e-5, rtol=0
+    )
     torch.testing.assert_close(facts["y"], 0.5 * facts["x_hat"] + 2.0)
     # the page says: x_hat has mean 0 and variance 1
     assert facts["x_hat"].mean().item() == pytest.approx(0.0, abs=1e-12)

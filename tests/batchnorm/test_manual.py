@@ -43,7 +43,7 @@ def test_correction_y_rounds_to_0_11_and_1_89_not_0_1_and_1_9():
 
 
 def test_normalised_values_have_zero_mean_and_unit_variance():
-    x, gamma, beta, steps = manual.example()
+    *_, steps = manual.example()
     assert steps.x_hat.mean().item() == pytest.approx(0.0, abs=1e-12)
     assert steps.x_hat.var(correction=0).item() == pytest.approx(5 / (5 + 1e-5))
     # y has the spread gamma and the position beta
@@ -147,7 +147,14 @@ def test_one_image_still_has_many_values_per_channel():
     torch.testing.assert_close(steps.y, nn.BatchNorm2d(2).train()(x).detach(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name, gamma, beta", [("gamma", torch.ones(4), torch.zeros(3)), ("beta", torch.ones(3), torch.zeros(2)), ("gamma", torch.ones(1, 3), torch.zeros(3))])
+@pytest.mark.parametrize(
+    "name, gamma, beta",
+    [
+        ("gamma", torch.ones(4), torch.zeros(3)),
+        ("beta", torch.ones(3), torch.zeros(2)),
+        ("gamma", torch.ones(1, 3), torch.zeros(3)),
+    ],
+)
 def test_gamma_or_beta_not_matching_the_channel_count_is_refused(name, gamma, beta):
     with pytest.raises(ValueError, match=rf"{name} must have shape \(C,\) = \(3,\)"):
         manual.batch_norm(torch.randn(8, 3), gamma, beta)

@@ -16,8 +16,9 @@ class WeightDropLSTM(nn.Module):
     uses the same thinned matrix, so nothing in the recurrence changes from
     step to step. Keyword arguments go to nn.LSTM (bias, batch_first...)."""
 
-    def __init__(self, input_size: int, hidden_size: int, p: float,
-                 **lstm_options):
+    def __init__(
+        self, input_size: int, hidden_size: int, p: float, **lstm_options
+    ):
         super().__init__()
         self.lstm = nn.LSTM(input_size, hidden_size, **lstm_options)
         self.p = check_rate(p)
@@ -33,12 +34,15 @@ class WeightDropLSTM(nn.Module):
         # Run nn.LSTM with the thinned matrices in place of its own, for
         # this call only: the parameters themselves are left as they are.
         return functional_call(self.lstm, weights, (x, hx))
+
+
 # --8<-- [end:weight-drop]
 
 
 # --8<-- [start:embedding]
-def embedding_dropout(embedding: nn.Embedding, tokens, p, training: bool,
-                      generator=None):
+def embedding_dropout(
+    embedding: nn.Embedding, tokens, p, training: bool, generator=None
+):
     """Drop whole rows of the embedding matrix: a dropped word is the zero
     vector at every position where it occurs in the batch; kept rows are
     scaled by 1 / (1 - p). The embedding's other options still apply."""
@@ -47,14 +51,22 @@ def embedding_dropout(embedding: nn.Embedding, tokens, p, training: bool,
         return embedding(tokens)
     w = embedding.weight
     row_mask = inverted_mask((w.shape[0], 1), p, generator, like=w)
-    return F.embedding(tokens, w * row_mask,  # one coin per word
-                       embedding.padding_idx, embedding.max_norm,
-                       embedding.norm_type, embedding.scale_grad_by_freq,
-                       embedding.sparse)
+    return F.embedding(
+        tokens,
+        w * row_mask,  # one coin per word
+        embedding.padding_idx,
+        embedding.max_norm,
+        embedding.norm_type,
+        embedding.scale_grad_by_freq,
+        embedding.sparse,
+    )
+
+
 # --8<-- [end:embedding]
 
 
-# Defaults of the reference implementation (salesforce/awd-lstm-lm, main.py).
+# Defaults of the reference implementation
+# (salesforce/awd-lstm-lm, main.py).
 AWD_DEFAULTS = {
     "dropoute": 0.1,  # embedding dropout: whole words
     "dropouti": 0.65,  # locked dropout on the embedded input
@@ -99,14 +111,15 @@ def main() -> None:
     # --8<-- [end:demo-weight-drop]
 
     # --8<-- [start:demo-embedding]
-    sentence = "the cat sat on the mat".split()
+    sentence = ["the", "cat", "sat", "on", "the", "mat"]
     vocab = sorted(set(sentence))  # ['cat', 'mat', 'on', 'sat', 'the']
     tokens = torch.tensor([vocab.index(w) for w in sentence])
     embedding = nn.Embedding(len(vocab), 4)
     with torch.no_grad():
         g = torch.Generator().manual_seed(18)
-        vectors = embedding_dropout(embedding, tokens, p=0.4, training=True,
-                                    generator=g)
+        vectors = embedding_dropout(
+            embedding, tokens, p=0.4, training=True, generator=g
+        )
     for word, v in zip(sentence, vectors):
         print(f"{word:>4}: {'dropped' if (v == 0).all() else 'kept'}")
         #>  the: dropped

@@ -22,14 +22,19 @@ def check_forgetting(p, share) -> None:
 
 def check_time_axis(x: torch.Tensor, time_axis: int) -> None:
     if not -x.dim() <= time_axis < x.dim():
-        raise ValueError(f"time_axis={time_axis} is not an axis of a {x.dim()}-D tensor")
+        raise ValueError(
+            f"time_axis={time_axis} is not an axis of a {x.dim()}-D tensor"
+        )
     if x.shape[time_axis] == 0:
-        raise ValueError(f"the time axis {time_axis} is empty: shape {tuple(x.shape)}")
+        raise ValueError(
+            f"the time axis {time_axis} is empty: shape {tuple(x.shape)}"
+        )
 
 
 def check_limit(limit) -> None:
-    """clip_grad_value_ with a negative clip_value sets every entry to -clip_value, and
-    clip_grad_norm_ with a negative max_norm flips the gradient: refuse both."""
+    """clip_grad_value_ with a negative clip_value sets every entry to
+    -clip_value, and clip_grad_norm_ with a negative max_norm flips the
+    gradient: refuse both."""
     if isinstance(limit, bool) or not isinstance(limit, (int, float)):
         raise TypeError(f"limit must be a number, got limit={limit!r}")
     if not limit > 0:
@@ -50,6 +55,8 @@ def steps_until_forgotten(p: float, share: float) -> int:
     while (1.0 - p) ** steps >= share:
         steps += 1
     return steps
+
+
 # --8<-- [end:forgotten]
 
 
@@ -61,6 +68,8 @@ def is_locked(dropped_ones: torch.Tensor, time_axis: int = 0) -> bool:
     # narrow keeps the time axis (size 1), so the first step broadcasts
     first_step = dropped_ones.narrow(time_axis, 0, 1)
     return bool((dropped_ones == first_step).all())
+
+
 # --8<-- [end:is-locked]
 
 
@@ -75,6 +84,8 @@ def zoneout_zero_is_plain_lstm(seed: int = 0) -> bool:
     lstm.load_state_dict({f"{name}_l0": w for name, w in state.items()})
     ours = zoneout_lstm(x, cell, p_c=0.0, p_h=0.0, training=True)
     return torch.allclose(ours, lstm(x)[0], atol=1e-6)
+
+
 # --8<-- [end:zoneout-zero]
 
 
@@ -82,14 +93,19 @@ def zoneout_zero_is_plain_lstm(seed: int = 0) -> bool:
 def mask_sizes(lstm: nn.LSTM, batch: int, steps: int) -> dict:
     """Bernoulli draws per forward pass for three ways to regularize the
     recurrence, summed over the layers and directions of the LSTM."""
-    w_hh = [w for name, w in lstm.named_parameters()
-            if name.startswith("weight_hh")]
+    w_hh = [
+        w
+        for name, w in lstm.named_parameters()
+        if name.startswith("weight_hh")
+    ]
     units = sum(w.shape[1] for w in w_hh)  # the size of each h_{t-1}
     return {
         "weight drop (W_hh entries)": sum(w.numel() for w in w_hh),
         "variational (per sequence)": batch * units,
         "naive (per step)": steps * batch * units,
     }
+
+
 # --8<-- [end:count]
 
 
@@ -105,12 +121,19 @@ def clip_both_ways(grad: list[float], limit: float):
     nn.utils.clip_grad_norm_([by_norm], max_norm=limit)
     nn.utils.clip_grad_value_([by_value], clip_value=limit)
     cosine = nn.functional.cosine_similarity
-    return (by_norm.grad, cosine(by_norm.grad, original, dim=0).item(),
-            by_value.grad, cosine(by_value.grad, original, dim=0).item())
+    return (
+        by_norm.grad,
+        cosine(by_norm.grad, original, dim=0).item(),
+        by_value.grad,
+        cosine(by_value.grad, original, dim=0).item(),
+    )
+
+
 # --8<-- [end:clip-value]
 
 
-EMBED, HIDDEN, BATCH, STEPS = 400, 1150, 80, 70  # salesforce/awd-lstm-lm defaults
+# salesforce/awd-lstm-lm defaults
+EMBED, HIDDEN, BATCH, STEPS = 400, 1150, 80, 70
 GRAD, LIMIT = [3.0, 4.0], 1.0
 
 

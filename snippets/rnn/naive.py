@@ -1,4 +1,5 @@
-"""Why a fresh dropout mask on h_{t-1} compounds over time; Zaremba's rule: drop between layers."""
+"""Why a fresh dropout mask on h_{t-1} compounds over time; Zaremba's rule:
+drop between layers."""
 
 import numbers
 
@@ -7,33 +8,50 @@ from torch import nn
 
 
 def check_rate(p, name: str = "p") -> float:
-    """A drop (or zoneout) probability in [0, 1], as nn.Dropout accepts it. p = 1 is
-    allowed, as in nn.Dropout(p=1): everything is dropped and the output is zeros."""
+    """A drop (or zoneout) probability in [0, 1], as nn.Dropout accepts it.
+    p = 1 is allowed, as in nn.Dropout(p=1): everything is dropped and the
+    output is zeros."""
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"drop probability {name} must be a float, got {name}={p!r}")
+        raise TypeError(
+            f"drop probability {name} must be a float, got {name}={p!r}"
+        )
     if not 0.0 <= p <= 1.0:  # also refuses NaN
-        raise ValueError(f"drop probability {name} must be in [0, 1], got {name}={p}")
+        raise ValueError(
+            f"drop probability {name} must be in [0, 1], got {name}={p}"
+        )
     return float(p)
 
 
 def check_sequence(x, name: str = "x") -> None:
-    """x must be a (T, B, n) tensor with at least one step, as nn.RNN(batch_first=False)
-    reads a batched sequence (it, too, refuses a sequence of length 0)."""
+    """x must be a (T, B, n) tensor with at least one step, as
+    nn.RNN(batch_first=False) reads a batched sequence (it, too, refuses a
+    sequence of length 0)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a tensor, got {type(x).__name__}")
     if x.dim() != 3 or x.shape[0] == 0:
         shape = tuple(x.shape)
-        raise ValueError(f"{name} must have shape (T, B, input_size) with T >= 1, got shape {shape}")
+        raise ValueError(
+            f"{name} must have shape (T, B, input_size) with T >= 1, "
+            f"got shape {shape}"
+        )
 
 
 def check_mask(mask, steps: int, batch: int, size: int, name: str) -> None:
-    """A mask is (T, B, n), fresh at every step, or (1, B, n), reused at every step.
-    Anything else would broadcast silently (one mask shared by the whole batch, say)."""
+    """A mask is (T, B, n), fresh at every step, or (1, B, n), reused at
+    every step. Anything else would broadcast silently (one mask shared by
+    the whole batch, say)."""
     if mask is None:
         return
-    if mask.dim() != 3 or mask.shape[0] not in (1, steps) or tuple(mask.shape[1:]) != (batch, size):
+    if (
+        mask.dim() != 3
+        or mask.shape[0] not in (1, steps)
+        or tuple(mask.shape[1:]) != (batch, size)
+    ):
         shape = tuple(mask.shape)
-        raise ValueError(f"{name} must have shape ({steps} or 1, {batch}, {size}), got shape {shape}")
+        raise ValueError(
+            f"{name} must have shape ({steps} or 1, {batch}, {size}), "
+            f"got shape {shape}"
+        )
 
 
 # --8<-- [start:rnn]
@@ -47,8 +65,9 @@ def inverted_mask(shape, p: float, generator=None, like=None):
     return keep.to(dtype) * scale
 
 
-def rnn_states(x, w_ih, w_hh, input_mask=None, hidden_mask=None,
-               activation=torch.tanh):
+def rnn_states(
+    x, w_ih, w_hh, input_mask=None, hidden_mask=None, activation=torch.tanh
+):
     """h_t = activation(W_ih (m_x * x_t) + W_hh (m_h * h_{t-1})), h_0 = 0.
 
     x is (T, B, n_in); the result is (T, B, n_hidden). A mask of shape
@@ -70,6 +89,8 @@ def rnn_states(x, w_ih, w_hh, input_mask=None, hidden_mask=None,
         h = pre if activation is None else activation(pre)
         states.append(h)
     return torch.stack(states)
+
+
 # --8<-- [end:rnn]
 
 
@@ -81,8 +102,9 @@ def relative_deviation(states, clean) -> torch.Tensor:
     return (error / clean.pow(2).mean(dim=(1, 2))).sqrt()
 
 
-def deviation_by_step(p: float, steps: int, draws: int = 1000,
-                      size: int = 32, seed=0):
+def deviation_by_step(
+    p: float, steps: int, draws: int = 1000, size: int = 32, seed=0
+):
     """Relative deviation per step with dropout on the inputs, and with a
     fresh mask on h_{t-1}. The recurrence is linear with an orthogonal
     W_hh: a memory that neither fades nor blows up by itself, so any growth
@@ -98,8 +120,11 @@ def deviation_by_step(p: float, steps: int, draws: int = 1000,
     m_x, m_h = inverted_mask(fresh, p, g), inverted_mask(fresh, p, g)
     inputs = rnn_states(x, w_ih, w_hh, input_mask=m_x, activation=None)
     hidden = rnn_states(x, w_ih, w_hh, hidden_mask=m_h, activation=None)
-    return (relative_deviation(inputs, clean),
-            relative_deviation(hidden, clean), clean)
+    return (
+        relative_deviation(inputs, clean),
+        relative_deviation(hidden, clean),
+        clean,
+    )
 
 
 def predicted_deviation(p: float, clean: torch.Tensor) -> torch.Tensor:
@@ -110,12 +135,15 @@ def predicted_deviation(p: float, clean: torch.Tensor) -> torch.Tensor:
     for t in range(1, len(clean)):
         err2.append(err2[-1] / (1 - p) + p / (1 - p) * size2[t - 1])
     return (torch.stack(err2) / size2).sqrt()
+
+
 # --8<-- [end:compounding]
 
 
 # --8<-- [start:zaremba]
-def zaremba_lstm(x, cell: nn.LSTMCell, p: float, training: bool,
-                 generator=None):
+def zaremba_lstm(
+    x, cell: nn.LSTMCell, p: float, training: bool, generator=None
+):
     """One LSTM layer regularized as in Zaremba et al. (2014): dropout on
     what comes in (x_t) and on what goes up (h_t), never on h_{t-1} ->
     h_t."""
@@ -134,6 +162,8 @@ def zaremba_lstm(x, cell: nn.LSTMCell, p: float, training: bool,
     if drop:  # only the copy sent upwards is dropped
         out = out * inverted_mask(out.shape, p, generator, like=out)
     return out
+
+
 # --8<-- [end:zaremba]
 
 
@@ -141,8 +171,9 @@ P = 0.2
 STEPS = 50
 DRAWS = 1000
 SHOWN_STEPS = [1, 5, 10, 20, 50]
-# Zaremba et al.: large from the authors' main.lua; medium from TensorFlow's PTB tutorial,
-# which reproduces the paper's configurations (keep_prob 0.5 and 0.35).
+# Zaremba et al.: large from the authors' main.lua; medium from TensorFlow's
+# PTB tutorial, which reproduces the paper's configurations
+# (keep_prob 0.5 and 0.35).
 ZAREMBA_RATES = {"medium": 0.5, "large": 0.65}
 
 

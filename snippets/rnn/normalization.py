@@ -1,4 +1,7 @@
-"""Why batch statistics fit recurrent networks badly, and layer normalization fits well."""
+"""Why batch statistics fit recurrent networks badly, and layer
+normalization fits well."""
+
+import textwrap
 
 import torch
 from torch import nn
@@ -8,7 +11,10 @@ from snippets.rnn.naive import check_sequence, rnn_states
 
 def check_lengths(lengths) -> None:
     if not isinstance(lengths, torch.Tensor) or lengths.dim() != 1:
-        raise ValueError(f"lengths must be a 1-D tensor of sequence lengths, got {lengths!r}")
+        raise ValueError(
+            "lengths must be a 1-D tensor of sequence lengths, "
+            f"got {lengths!r}"
+        )
 
 
 SHOWN_STEPS = [1, 2, 3, 10, 30]
@@ -46,6 +52,8 @@ def rnn_example(seed=0, steps=30, batch=BATCH, size=32, n_in=8):
     w_ih = torch.randn(size, n_in, generator=g) / n_in**0.5
     w_hh = 1.5 * torch.randn(size, size, generator=g) / size**0.5
     return torch.randn(steps, batch, n_in, generator=g), w_ih, w_hh
+
+
 # --8<-- [end:per-step]
 
 
@@ -69,6 +77,8 @@ class LayerNormRNN(nn.Module):
             h = torch.tanh(self.norm(self.w_ih(x_t) + self.w_hh(h)))
             states.append(h)
         return torch.stack(states)
+
+
 # --8<-- [end:layernorm-rnn]
 
 
@@ -93,6 +103,8 @@ def batch_gaps(seed: int = 0) -> dict:
         diff = first_a - output_of_first(norm, batch_b)
         gaps[name] = diff.abs().max().item()
     return gaps
+
+
 # --8<-- [end:batch-dependence]
 
 
@@ -142,14 +154,17 @@ def main() -> None:
     try:
         bn(torch.randn(1, 32))  # step 25: one sequence left in the batch
     except ValueError as err:
-        print(err)
-        #> Expected more than 1 value per channel when training, got input size torch.Size([1, 32])
+        print(textwrap.fill(str(err), 64))
+        #> Expected more than 1 value per channel when training, got input
+        #> size torch.Size([1, 32])
     # --8<-- [end:demo-one-left]
 
     # --8<-- [start:demo-batch-dependence]
     gaps = batch_gaps()
-    print(f"LayerNorm: example 0 moves by {gaps['layer']:.4f} "
-          "when its batch changes")
+    print(
+        f"LayerNorm: example 0 moves by {gaps['layer']:.4f} "
+        "when its batch changes"
+    )
     #> LayerNorm: example 0 moves by 0.0000 when its batch changes
     print(f"BatchNorm: example 0 moves by {gaps['batch']:.4f}")
     #> BatchNorm: example 0 moves by 3.0686

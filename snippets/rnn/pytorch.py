@@ -1,4 +1,5 @@
-"""nn.LSTM/nn.GRU(dropout=p) drops only between stacked layers; gradient-norm clipping."""
+"""nn.LSTM/nn.GRU(dropout=p) drops only between stacked layers;
+gradient-norm clipping."""
 
 import numbers
 import textwrap
@@ -12,17 +13,26 @@ RNN_KINDS = (nn.LSTM, nn.GRU, nn.RNN)
 
 
 def check_splittable(rnn) -> None:
-    """split_layers copies the three built-in recurrent modules, nothing else: a
-    subclass may compute something else with the same weights."""
+    """split_layers copies the three built-in recurrent modules, nothing
+    else: a subclass may compute something else with the same weights."""
     if type(rnn) not in RNN_KINDS:
-        raise TypeError(f"rnn must be an nn.LSTM, nn.GRU or nn.RNN, got {type(rnn).__name__}")
+        raise TypeError(
+            "rnn must be an nn.LSTM, nn.GRU or nn.RNN, "
+            f"got {type(rnn).__name__}"
+        )
 
 
 def one_layer_like(rnn: nn.RNNBase, input_size: int) -> nn.RNNBase:
-    """A one-layer module of the same kind, size, options, dtype and device as rnn."""
+    """A one-layer module of the same kind, size, options, dtype and device
+    as rnn."""
     w = rnn.weight_ih_l0
-    options = dict(bias=rnn.bias, batch_first=rnn.batch_first,
-                   bidirectional=rnn.bidirectional, device=w.device, dtype=w.dtype)
+    options = dict(
+        bias=rnn.bias,
+        batch_first=rnn.batch_first,
+        bidirectional=rnn.bidirectional,
+        device=w.device,
+        dtype=w.dtype,
+    )
     if isinstance(rnn, nn.LSTM):
         options["proj_size"] = rnn.proj_size
     if isinstance(rnn, nn.RNN):
@@ -31,12 +41,17 @@ def one_layer_like(rnn: nn.RNNBase, input_size: int) -> nn.RNNBase:
 
 
 def check_max_norm(max_norm) -> None:
-    """clip_grad_norm_ does not check max_norm: 0 zeroes every gradient and a negative
-    max_norm flips their sign. Both are surely mistakes, so they are refused here."""
+    """clip_grad_norm_ does not check max_norm: 0 zeroes every gradient and
+    a negative max_norm flips their sign. Both are surely mistakes, so they
+    are refused here."""
     if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real):
-        raise TypeError(f"max_norm must be a number, got max_norm={max_norm!r}")
+        raise TypeError(
+            f"max_norm must be a number, got max_norm={max_norm!r}"
+        )
     if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive, got max_norm={max_norm}")
+        raise ValueError(
+            f"max_norm must be positive, got max_norm={max_norm}"
+        )
 
 
 # --8<-- [start:stacked]
@@ -56,14 +71,17 @@ def split_layers(rnn: nn.RNNBase) -> list:
     return layers
 
 
-def run_stacked(layers: list, x: torch.Tensor, p: float,
-                training: bool) -> torch.Tensor:
+def run_stacked(
+    layers: list, x: torch.Tensor, p: float, training: bool
+) -> torch.Tensor:
     """Dropout on the output of every layer but the last, nowhere inside."""
     for k, layer in enumerate(layers):
         x, _ = layer(x)  # the recurrence h_{t-1} -> h_t runs without a mask
         if k < len(layers) - 1:
             x = F.dropout(x, p, training=training)
     return x
+
+
 # --8<-- [end:stacked]
 
 
@@ -77,8 +95,10 @@ class ZarembaLSTM(nn.Module):
         super().__init__()
         self.drop_in = nn.Dropout(p)  # 1: what enters layer 1
         between = p if num_layers > 1 else 0.0  # 0 avoids the warning
-        self.lstm = nn.LSTM(input_size, hidden_size, num_layers,
-                            dropout=between)  # L - 1: between layers
+        # L - 1: between layers
+        self.lstm = nn.LSTM(
+            input_size, hidden_size, num_layers, dropout=between
+        )
         self.drop_out = nn.Dropout(p)  # 1: what layer L hands on
 
     def forward(self, x):
@@ -99,6 +119,8 @@ def masks_drawn(module: nn.Module, x: torch.Tensor, seed: int = 0) -> int:
             return count
         F.dropout(torch.ones_like(x), 0.5)
     raise RuntimeError("more than 9 masks, or masks of another shape")
+
+
 # --8<-- [end:zaremba-stack]
 
 
@@ -110,6 +132,8 @@ def single_layer_lstm(p: float):
         warnings.simplefilter("always")
         lstm = nn.LSTM(input_size=3, hidden_size=4, num_layers=1, dropout=p)
     return lstm, [str(w.message) for w in caught]
+
+
 # --8<-- [end:warning]
 
 
@@ -124,8 +148,12 @@ def total_norm(grads: list, norm_type: float = 2.0) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(norms), norm_type)
 
 
-def clip_by_total_norm(grads: list, max_norm: float, norm_type=2.0,
-                       error_if_nonfinite: bool = False):
+def clip_by_total_norm(
+    grads: list,
+    max_norm: float,
+    norm_type=2.0,
+    error_if_nonfinite: bool = False,
+):
     """Scale every gradient by one factor so that the total norm is at most
     max_norm. Returns the clipped gradients and the norm before clipping,
     like clip_grad_norm_ (which works in place)."""
@@ -135,11 +163,14 @@ def clip_by_total_norm(grads: list, max_norm: float, norm_type=2.0,
         raise RuntimeError(f"the total norm of the gradients is {norm}")
     scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)  # 1: no clip
     return [None if g is None else g * scale.to(g) for g in grads], norm
+
+
 # --8<-- [end:clip]
 
 
 def exploding_gradients(seed: int = 0) -> nn.Module:
-    """An RNN with a large recurrent matrix after one backward pass: big gradients."""
+    """An RNN with a large recurrent matrix after one backward pass: big
+    gradients."""
     torch.manual_seed(seed)
     rnn = nn.RNN(input_size=3, hidden_size=8)
     with torch.no_grad():
@@ -159,8 +190,10 @@ def facts() -> dict:
         "norm_before": before.item(),
         "norm_after": total_norm(clipped).item(),
         "warning": single_layer_lstm(0.5)[1][0],
-        "zaremba_masks": [masks_drawn(ZarembaLSTM(4, 4, n, 0.5), torch.ones(3, 2, 4))
-                          for n in (1, 2, 3)],
+        "zaremba_masks": [
+            masks_drawn(ZarembaLSTM(4, 4, n, 0.5), torch.ones(3, 2, 4))
+            for n in (1, 2, 3)
+        ],
     }
 
 
@@ -186,8 +219,10 @@ def main() -> None:
             plain = nn.LSTM(4, 4, num_layers=layers, dropout=0.5)
         zaremba = ZarembaLSTM(4, 4, num_layers=layers, p=0.5)
         n_plain, n_zaremba = masks_drawn(plain, x), masks_drawn(zaremba, x)
-        print(f"L = {layers}: nn.LSTM(dropout=p) draws {n_plain}, "
-              f"ZarembaLSTM {n_zaremba}")
+        print(
+            f"L = {layers}: nn.LSTM(dropout=p) draws {n_plain}, "
+            f"ZarembaLSTM {n_zaremba}"
+        )
         #> L = 1: nn.LSTM(dropout=p) draws 0, ZarembaLSTM 2
         #> L = 2: nn.LSTM(dropout=p) draws 1, ZarembaLSTM 3
         #> L = 3: nn.LSTM(dropout=p) draws 2, ZarembaLSTM 4
@@ -212,8 +247,10 @@ def main() -> None:
     before = total_norm([q.grad for q in rnn.parameters()])
     returned = nn.utils.clip_grad_norm_(rnn.parameters(), max_norm=1.0)
     after = total_norm([q.grad for q in rnn.parameters()])
-    print(f"norm before {before:.2f}, returned {returned:.2f}, "
-          f"after {after:.4f}")
+    print(
+        f"norm before {before:.2f}, returned {returned:.2f}, "
+        f"after {after:.4f}"
+    )
     #> norm before 81.93, returned 81.93, after 1.0000
     # --8<-- [end:demo-clip]
 

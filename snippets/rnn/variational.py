@@ -1,19 +1,28 @@
-"""Variational (locked) dropout: one mask per sequence, reused at every time step."""
+"""Variational (locked) dropout: one mask per sequence, reused at every time
+step."""
 
 import torch
 from torch import nn
 
-from snippets.rnn.naive import check_rate, check_sequence, inverted_mask, rnn_states
+from snippets.rnn.naive import (
+    check_rate,
+    check_sequence,
+    inverted_mask,
+    rnn_states,
+)
 
 
 def check_layout(x) -> None:
-    """LockedDropout reads 3-D sequences; with T = 0 or B = 0 there is nothing to mask,
-    and the output is the empty input, as nn.Dropout gives."""
+    """LockedDropout reads 3-D sequences; with T = 0 or B = 0 there is
+    nothing to mask, and the output is the empty input, as nn.Dropout
+    gives."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a tensor, got {type(x).__name__}")
     if x.dim() != 3:
         shape = tuple(x.shape)
-        raise ValueError(f"x must be 3-D, (T, B, H) or (B, T, H), got shape {shape}")
+        raise ValueError(
+            f"x must be 3-D, (T, B, H) or (B, T, H), got shape {shape}"
+        )
 
 
 # --8<-- [start:locked]
@@ -35,6 +44,8 @@ class LockedDropout(nn.Module):
         shape = list(x.shape)
         shape[1 if self.batch_first else 0] = 1  # one mask per sequence
         return x * inverted_mask(shape, self.p, generator, like=x)
+
+
 # --8<-- [end:locked]
 
 
@@ -54,6 +65,8 @@ def variational_rnn(x, w_ih, w_hh, p: float, generator=None):
 def thinned(w: torch.Tensor, unit_mask: torch.Tensor) -> torch.Tensor:
     """W with column k scaled by mask[k]: dropping unit k removes it."""
     return w * unit_mask
+
+
 # --8<-- [end:variational-rnn]
 
 

@@ -1,4 +1,5 @@
-"""Recurrent dropout without memory loss (dropout on the candidate only) and zoneout."""
+"""Recurrent dropout without memory loss (dropout on the candidate only) and
+zoneout."""
 
 import torch
 from torch import nn
@@ -7,11 +8,12 @@ from snippets.rnn.naive import check_rate, check_sequence, inverted_mask
 
 
 def check_same_shape(previous, new) -> None:
-    """torch.where would broadcast (H,) against (B, H) without a word: refuse it."""
+    """torch.where would broadcast (H,) against (B, H) without a word:
+    refuse it."""
     if previous.shape != new.shape:
         raise ValueError(
-            f"previous and new must have the same shape, got {tuple(previous.shape)} "
-            f"and {tuple(new.shape)}"
+            "previous and new must have the same shape, "
+            f"got {tuple(previous.shape)} and {tuple(new.shape)}"
         )
 
 
@@ -25,6 +27,8 @@ def lstm_gates(x_t, h, cell: nn.LSTMCell):
     i, f, g, o = pre.chunk(4, dim=-1)
     sigmoid = torch.sigmoid
     return sigmoid(i), sigmoid(f), torch.tanh(g), sigmoid(o)
+
+
 # --8<-- [end:gates]
 
 
@@ -37,8 +41,9 @@ def semeniuta_step(x_t, h, c, cell: nn.LSTMCell, g_mask):
     return o * torch.tanh(c), c
 
 
-def semeniuta_lstm(x, cell: nn.LSTMCell, p: float, training: bool,
-                   generator=None):
+def semeniuta_lstm(
+    x, cell: nn.LSTMCell, p: float, training: bool, generator=None
+):
     """An LSTM layer over x (T, B, n_in), recurrent dropout on g_t."""
     check_rate(p)
     check_sequence(x)
@@ -53,6 +58,8 @@ def semeniuta_lstm(x, cell: nn.LSTMCell, p: float, training: bool,
         h, c = semeniuta_step(x_t, h, c, cell, mask)
         outputs.append(h)
     return torch.stack(outputs)
+
+
 # --8<-- [end:semeniuta]
 
 
@@ -71,8 +78,9 @@ def zoneout(previous, new, p: float, training: bool, generator=None):
     return torch.where(updates, new, previous)
 
 
-def zoneout_lstm(x, cell: nn.LSTMCell, p_c, p_h, training: bool,
-                 generator=None):
+def zoneout_lstm(
+    x, cell: nn.LSTMCell, p_c, p_h, training: bool, generator=None
+):
     """An LSTM layer with zoneout on the cell state (rate p_c) and on the
     hidden state (rate p_h)."""
     check_rate(p_c, "p_c"), check_rate(p_h, "p_h")
@@ -86,12 +94,15 @@ def zoneout_lstm(x, cell: nn.LSTMCell, p_c, p_h, training: bool,
         h = zoneout(h, h_new, p_h, training, generator)
         outputs.append(h)
     return torch.stack(outputs)
+
+
 # --8<-- [end:zoneout]
 
 
 # --8<-- [start:memory]
-def memory_reaching_the_end(rule: str, p: float, steps: int,
-                            units=10_000, seed=0):
+def memory_reaching_the_end(
+    rule: str, p: float, steps: int, units=10_000, seed=0
+):
     """d c_T / d c_0 per unit when the forget gate is 1 (the cell was told
     to remember).
 
@@ -113,16 +124,21 @@ def memory_reaching_the_end(rule: str, p: float, steps: int,
         elif rule == "zoneout":
             c = zoneout(c, f * c + i * cand, p, training=True, generator=g)
         else:
-            raise ValueError("rule must be naive, semeniuta or zoneout, "
-                             f"got rule={rule!r}")
+            raise ValueError(
+                "rule must be naive, semeniuta or zoneout, "
+                f"got rule={rule!r}"
+            )
     (grad,) = torch.autograd.grad(c.sum(), c0)
     return grad
+
+
 # --8<-- [end:memory]
 
 
 # --8<-- [start:copy-path]
-def copy_path_gradient(mask_on, p=0.25, steps=10, units=100, batch=100,
-                       seed=0):
+def copy_path_gradient(
+    mask_on, p=0.25, steps=10, units=100, batch=100, seed=0
+):
     """d c_T / d c_0 of a real nn.LSTMCell in its copy regime (forget gate
     saturated open, input gate saturated shut), with a fresh dropout mask
     at every step on h_{t-1} (mask_on="h"), on c_{t-1} ("c") or nowhere."""
@@ -132,7 +148,7 @@ def copy_path_gradient(mask_on, p=0.25, steps=10, units=100, batch=100,
     cell = nn.LSTMCell(8, units)
     with torch.no_grad():  # PyTorch's gate order: i, f, g, o
         cell.bias_ih[:units] = -20.0  # i = sigmoid(-20) ~ 2e-9: shut
-        cell.bias_ih[units:2 * units] = 20.0  # f = 1 - 2e-9: remember
+        cell.bias_ih[units : 2 * units] = 20.0  # f = 1 - 2e-9: remember
     c0 = torch.randn(batch, units, generator=g).requires_grad_()
     h, c = torch.zeros(batch, units), c0
     for _ in range(steps):
@@ -144,6 +160,8 @@ def copy_path_gradient(mask_on, p=0.25, steps=10, units=100, batch=100,
         h, c = cell(torch.randn(batch, 8, generator=g), (h, c))
     (grad,) = torch.autograd.grad(c.sum(), c0)
     return grad
+
+
 # --8<-- [end:copy-path]
 
 
@@ -152,6 +170,8 @@ P, STEPS = 0.25, 10
 
 def share_of_ones(weights: torch.Tensor) -> float:
     return (weights == 1).float().mean().item()
+
+
 PREVIOUS, NEW = [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]
 
 
@@ -162,7 +182,9 @@ def facts() -> dict:
         "demo_p": 0.5,
         "previous": PREVIOUS,
         "new": NEW,
-        "demo_train": zoneout(previous, new, 0.5, True, torch.Generator().manual_seed(2)),
+        "demo_train": zoneout(
+            previous, new, 0.5, True, torch.Generator().manual_seed(2)
+        ),
         "demo_eval": zoneout(previous, new, 0.5, False),
         "p": P,
         "steps": STEPS,
@@ -170,18 +192,24 @@ def facts() -> dict:
         "naive_share": (naive != 0).float().mean().item(),
         "naive_expected": (1 - P) ** STEPS,
         "naive_scale": naive.max().item(),
-        "semeniuta_share": share_of_ones(memory_reaching_the_end("semeniuta", P, STEPS)),
-        "zoneout_share": share_of_ones(memory_reaching_the_end("zoneout", P, STEPS)),
+        "semeniuta_share": share_of_ones(
+            memory_reaching_the_end("semeniuta", P, STEPS)
+        ),
+        "zoneout_share": share_of_ones(
+            memory_reaching_the_end("zoneout", P, STEPS)
+        ),
         **copy_path_facts(),
     }
 
 
 def copy_path_facts() -> dict:
-    """Share of units whose c_0 reaches c_T, and the range of d c_T / d c_0."""
+    """Share of units whose c_0 reaches c_T; range of d c_T / d c_0."""
     out = {}
     for name, mask_on in [("none", None), ("h", "h"), ("c", "c")]:
         grad = copy_path_gradient(mask_on, P, STEPS)
-        out[f"copy_{name}_share"] = (grad.abs() > 1e-3).float().mean().item()
+        out[f"copy_{name}_share"] = (
+            (grad.abs() > 1e-3).float().mean().item()
+        )
         out[f"copy_{name}_min"] = grad.abs().min().item()
         out[f"copy_{name}_max"] = grad.abs().max().item()
     return out

@@ -15,8 +15,14 @@ from torch import nn
 from snippets.rnn import awd, exercises, naive, normalization, pytorch, variational, zoneout
 
 DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
-BAD_RATES = [(-0.1, ValueError), (1.5, ValueError), (float("nan"), ValueError),
-             (None, TypeError), (True, TypeError), ("0.5", TypeError)]
+BAD_RATES = [
+    (-0.1, ValueError),
+    (1.5, ValueError),
+    (float("nan"), ValueError),
+    (None, TypeError),
+    (True, TypeError),
+    ("0.5", TypeError),
+]
 
 
 def gen(seed=0):
@@ -31,6 +37,7 @@ def lstm_from_cell(cell: nn.LSTMCell) -> nn.LSTM:
 
 
 # ---------------------------------------------------------------- validation
+
 
 @pytest.mark.parametrize("p, error", BAD_RATES)
 def test_every_rate_is_checked_and_named(p, error):
@@ -99,6 +106,7 @@ def test_zoneout_refuses_shapes_that_broadcast():
 
 # ---------------------------------------------------------------- masks: dtype, device
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_inverted_mask_follows_like(dtype):
     like = torch.ones(2, dtype=dtype)
@@ -158,6 +166,7 @@ def test_locked_dropout_keeps_the_mode_and_empty_sequences():
 
 
 # ---------------------------------------------------------------- rnn_states, Zaremba
+
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
 @pytest.mark.parametrize("steps, batch", [(1, 1), (4, 3)])
@@ -222,6 +231,7 @@ def test_zaremba_lstm_on_meta_and_with_p_one():
 
 
 # ---------------------------------------------------------------- zoneout, Semeniuta
+
 
 def zoneout_by_hand(previous, new, p, seed):
     """The definition, unit by unit, with the same coins."""
@@ -303,11 +313,17 @@ def test_zoneout_lstm_with_rates_one_never_updates():
 
 # ---------------------------------------------------------------- weight drop
 
+
 def thinned_lstm(layer: awd.WeightDropLSTM, seed: int) -> nn.LSTM:
     """An ordinary nn.LSTM with every W_hh multiplied by the masks of one forward pass."""
-    plain = nn.LSTM(layer.lstm.input_size, layer.lstm.hidden_size, num_layers=layer.lstm.num_layers,
-                    bias=layer.lstm.bias, batch_first=layer.lstm.batch_first,
-                    dtype=layer.lstm.weight_hh_l0.dtype)
+    plain = nn.LSTM(
+        layer.lstm.input_size,
+        layer.lstm.hidden_size,
+        num_layers=layer.lstm.num_layers,
+        bias=layer.lstm.bias,
+        batch_first=layer.lstm.batch_first,
+        dtype=layer.lstm.weight_hh_l0.dtype,
+    )
     state = layer.lstm.state_dict()
     g = gen(seed)
     for name, w in layer.lstm.named_parameters():
@@ -323,8 +339,8 @@ def test_weight_drop_keeps_dtype_and_equals_the_thinned_lstm(dtype):
     layer = awd.WeightDropLSTM(3, 4, 0.5, dtype=dtype)
     x = torch.randn(5, 2, 3, dtype=dtype)
     with torch.no_grad():
-        out, (h, c) = layer(x, generator=gen(1))
-        expected, (h2, c2) = thinned_lstm(layer, 1)(x)
+        out, (_, c) = layer(x, generator=gen(1))
+        expected, (_, c2) = thinned_lstm(layer, 1)(x)
     assert out.dtype == dtype
     torch.testing.assert_close(out, expected)
     torch.testing.assert_close(c, c2)
@@ -383,6 +399,7 @@ def test_weight_drop_on_meta_and_with_p_one():
 
 
 # ---------------------------------------------------------------- embedding dropout
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_embedding_dropout_keeps_dtype_and_equals_f_embedding_on_a_masked_weight(dtype):
@@ -496,6 +513,7 @@ def test_split_layers_are_copies_not_views():
 
 # ---------------------------------------------------------------- gradient clipping
 
+
 def params_with(grads):
     params = []
     for g in grads:
@@ -525,8 +543,9 @@ def test_clipping_equals_clip_grad_norm_for_every_norm_type(values, norm_type, m
     ours, norm = pytorch.clip_by_total_norm([g for g in grads], max_norm, norm_type)
     returned = nn.utils.clip_grad_norm_(params, max_norm, norm_type)
     torch.testing.assert_close(norm, returned)
-    torch.testing.assert_close(pytorch.total_norm(grads, norm_type), nn.utils.get_total_norm(
-        [g for g in grads if g is not None], norm_type))
+    torch.testing.assert_close(
+        pytorch.total_norm(grads, norm_type), nn.utils.get_total_norm([g for g in grads if g is not None], norm_type)
+    )
     for mine, q in zip(ours, params):
         assert (mine is None) == (q.grad is None)
         if mine is not None:
@@ -572,8 +591,10 @@ def test_clipping_without_any_gradient_and_on_meta():
     assert norm.is_meta and clipped[0].is_meta
 
 
-@pytest.mark.parametrize("max_norm, error", [(0.0, ValueError), (-1.0, ValueError), (float("nan"), ValueError),
-                                             (None, TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "max_norm, error",
+    [(0.0, ValueError), (-1.0, ValueError), (float("nan"), ValueError), (None, TypeError), (True, TypeError)],
+)
 def test_bad_max_norm_is_refused_where_pytorch_gives_a_wrong_answer(max_norm, error):
     if isinstance(max_norm, float) and max_norm < 0:
         q = params_with([torch.tensor([3.0, 4.0])])
@@ -584,6 +605,7 @@ def test_bad_max_norm_is_refused_where_pytorch_gives_a_wrong_answer(max_norm, er
 
 
 # ---------------------------------------------------------------- normalization
+
 
 def layer_norm_by_hand(a, weight, bias, eps=1e-5):
     """The page's formula: mean and biased variance over the units of one example."""
@@ -644,6 +666,7 @@ def test_still_running_and_preactivations_edge_cases():
 
 # ---------------------------------------------------------------- exercises
 
+
 @given(p=st.floats(0.001, 0.999), share=st.floats(1e-6, 0.999))
 @settings(max_examples=25, deadline=None)
 def test_steps_until_forgotten_is_the_brute_force_answer(p, share):
@@ -686,7 +709,7 @@ def test_is_locked_against_brute_force_and_bad_axes():
         exercises.is_locked(torch.ones(2, 2, 3), time_axis=3)
 
 
-@pytest.mark.parametrize("options", [dict(), dict(num_layers=2), dict(proj_size=3), dict(bidirectional=True)])
+@pytest.mark.parametrize("options", [{}, dict(num_layers=2), dict(proj_size=3), dict(bidirectional=True)])
 def test_mask_sizes_count_the_masks_actually_drawn(options):
     """Brute force: draw the masks the three methods use and count their entries."""
     lstm = nn.LSTM(5, 4, **options)
@@ -701,8 +724,10 @@ def test_mask_sizes_count_the_masks_actually_drawn(options):
     assert sizes["naive (per step)"] == 7 * per_step
 
 
-@given(grad=st.lists(st.floats(-100, 100).filter(lambda v: abs(v) > 1e-3), min_size=1, max_size=5),
-       limit=st.floats(0.01, 50))
+@given(
+    grad=st.lists(st.floats(-100, 100).filter(lambda v: abs(v) > 1e-3), min_size=1, max_size=5),
+    limit=st.floats(0.01, 50),
+)
 @settings(max_examples=25, deadline=None)
 def test_clip_both_ways_against_brute_force(grad, limit):
     by_norm, cos_norm, by_value, cos_value = exercises.clip_both_ways(grad, limit)

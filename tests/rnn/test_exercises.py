@@ -2,7 +2,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
@@ -26,7 +26,12 @@ def test_forgetting_example_matches_the_simulation():
 
 @pytest.mark.parametrize(
     "p, share, message",
-    [(0.3, 0.0, "share must be in"), (0.3, 1.0, "share must be in"), (0.0, 0.5, "with p=0"), (1.5, 0.5, "drop probability p")],
+    [
+        (0.3, 0.0, "share must be in"),
+        (0.3, 1.0, "share must be in"),
+        (0.0, 0.5, "with p=0"),
+        (1.5, 0.5, "drop probability p"),
+    ],
 )
 def test_forgetting_bad_input(p, share, message):
     with pytest.raises(ValueError, match=message):

@@ -1,4 +1,5 @@
-"""Data augmentation with plain tensor ops: random horizontal flips and random crops of a padded image."""
+"""Data augmentation with plain tensor ops: random horizontal flips and
+random crops of a padded image."""
 
 import numbers
 
@@ -9,13 +10,21 @@ import torch.nn.functional as F
 def as_batch(images: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) as it is; one (C, H, W) image as a batch of one."""
     if not isinstance(images, torch.Tensor) or images.dim() not in (3, 4):
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
-        raise ValueError(f"images must be (C, H, W) or (N, C, H, W), got {shape}")
+        shape = (
+            tuple(images.shape)
+            if isinstance(images, torch.Tensor)
+            else type(images)
+        )
+        raise ValueError(
+            f"images must be (C, H, W) or (N, C, H, W), got {shape}"
+        )
     return images if images.dim() == 4 else images.unsqueeze(0)
 
 
 def check_padding(padding) -> None:
-    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
+    if isinstance(padding, bool) or not isinstance(
+        padding, numbers.Integral
+    ):
         raise TypeError(f"padding must be an int, got padding={padding!r}")
     if padding < 0:
         raise ValueError(f"padding must be >= 0, got padding={padding}")
@@ -32,16 +41,24 @@ def random_hflip(images: torch.Tensor, generator=None) -> torch.Tensor:
     independently; a single (C, H, W) image gets one coin."""
     batch = as_batch(images)
     # The coins live on the images' device (a CPU mask would not do).
-    coins = torch.rand(batch.shape[0], generator=generator,
-                       device=images.device)
+    coins = torch.rand(
+        batch.shape[0], generator=generator, device=images.device
+    )
     flip = (coins < 0.5)[:, None, None, None]
     return torch.where(flip, hflip(batch), batch).reshape(images.shape)
+
+
 # --8<-- [end:flip]
 
 
 # --8<-- [start:crop]
-def crop_at(padded: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
-            height: int, width: int) -> torch.Tensor:
+def crop_at(
+    padded: torch.Tensor,
+    top: torch.Tensor,
+    left: torch.Tensor,
+    height: int,
+    width: int,
+) -> torch.Tensor:
     """Cut a height x width window out of every image of the batch, image
     n at (top[n], left[n]), in one indexing operation (no Python loop)."""
     n, c, dev = padded.shape[0], padded.shape[1], padded.device
@@ -53,35 +70,53 @@ def crop_at(padded: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
     return padded[batch, chans, rows, cols]
 
 
-def random_crop(images: torch.Tensor, padding: int,
-                generator=None) -> torch.Tensor:
+def random_crop(
+    images: torch.Tensor, padding: int, generator=None
+) -> torch.Tensor:
     """Pad with zeros, crop back to H x W at a random place: a random shift
     by up to `padding` pixels each way. Nothing wraps around."""
     check_padding(padding)
     batch = as_batch(images)
     n, _, height, width = batch.shape
     padded = F.pad(batch, [padding] * 4)
-    top, left = torch.randint(0, 2 * padding + 1, (2, n),
-                              generator=generator, device=images.device)
+    top, left = torch.randint(
+        0,
+        2 * padding + 1,
+        (2, n),
+        generator=generator,
+        device=images.device,
+    )
     out = crop_at(padded, top, left, height, width)
     # Keep the input's memory format (channels-last stays channels-last).
     return torch.empty_like(batch).copy_(out).reshape(images.shape)
+
+
 # --8<-- [end:crop]
 
 
 # --8<-- [start:augment]
-def augment(images: torch.Tensor, labels: torch.Tensor, padding: int = 4,
-            generator=None):
+def augment(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    padding: int = 4,
+    generator=None,
+):
     """Training-time augmentation of a batch: flip, then shift. The labels
     come back as they went in: a mirrored, slightly moved cat is a cat."""
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        raise ValueError("images must be a batch (N, C, H, W), got shape "
-                         f"{tuple(getattr(images, 'shape', ()))}")
+        raise ValueError(
+            "images must be a batch (N, C, H, W), got shape "
+            f"{tuple(getattr(images, 'shape', ()))}"
+        )
     if labels.shape[:1] != images.shape[:1]:
-        raise ValueError(f"labels must have one entry per image, got "
-                         f"{labels.shape[0]} for {images.shape[0]} images")
+        raise ValueError(
+            f"labels must have one entry per image, got "
+            f"{labels.shape[0]} for {images.shape[0]} images"
+        )
     flipped = random_hflip(images, generator)
     return random_crop(flipped, padding, generator), labels
+
+
 # --8<-- [end:augment]
 
 
@@ -97,8 +132,10 @@ def repeat_probability(versions: int, epochs: int) -> float:
     """Chance that one image is shown the same version twice within
     `epochs` epochs: the birthday problem with `versions` days."""
     if versions < 1 or epochs < 0:
-        raise ValueError(f"need versions >= 1 and epochs >= 0, got "
-                         f"versions={versions}, epochs={epochs}")
+        raise ValueError(
+            f"need versions >= 1 and epochs >= 0, got "
+            f"versions={versions}, epochs={epochs}"
+        )
     distinct = 1.0
     for seen in range(epochs):
         distinct *= max(0.0, 1 - seen / versions)
@@ -111,18 +148,35 @@ def epochs_until_likely_repeat(versions: int) -> int:
     while repeat_probability(versions, epochs) < 0.5:
         epochs += 1
     return epochs
+
+
 # --8<-- [end:repeats]
 
 
-def distinct_outputs(draws: int = 1000, padding: int = 2, seed: int = 0) -> int:
-    """Augment one random 3 x 8 x 8 image `draws` times and count the different results."""
+def distinct_outputs(
+    draws: int = 1000, padding: int = 2, seed: int = 0
+) -> int:
+    """Augment one random 3 x 8 x 8 image `draws` times and count the
+    different results."""
     generator = torch.Generator().manual_seed(seed)
-    image = torch.rand(1, 3, 8, 8, generator=generator) + 0.1  # no zeros: every shift is visible
-    out, _ = augment(image.expand(draws, -1, -1, -1), torch.zeros(draws), padding, generator)
+    # no zeros: every shift is visible
+    image = torch.rand(1, 3, 8, 8, generator=generator) + 0.1
+    out, _ = augment(
+        image.expand(draws, -1, -1, -1),
+        torch.zeros(draws),
+        padding,
+        generator,
+    )
     return torch.unique(out.flatten(1), dim=0).shape[0]
 
 
-L_SHAPE = [[1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 0, 0], [0, 0, 0, 0, 0]]
+L_SHAPE = [
+    [1, 0, 0, 0, 0],
+    [1, 0, 0, 0, 0],
+    [1, 0, 0, 0, 0],
+    [1, 1, 1, 0, 0],
+    [0, 0, 0, 0, 0],
+]
 
 
 def facts() -> dict:
@@ -146,7 +200,8 @@ def facts() -> dict:
 
 def main() -> None:
     # --8<-- [start:demo-ops]
-    image = torch.tensor(L_SHAPE).view(1, 1, 5, 5)  # one 5 x 5 "image" of an L
+    # one 5 x 5 "image" of an L
+    image = torch.tensor(L_SHAPE).view(1, 1, 5, 5)
     print(hflip(image)[0, 0])
     #> tensor([[0, 0, 0, 0, 1],
     #>         [0, 0, 0, 0, 1],
@@ -170,13 +225,17 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(8, 3, 32, 32, generator=generator)
     labels = torch.arange(8)
-    out, out_labels = augment(images, labels, padding=4, generator=generator)
+    out, out_labels = augment(
+        images, labels, padding=4, generator=generator
+    )
     print(tuple(out.shape), torch.equal(out_labels, labels))
     #> (8, 3, 32, 32) True
     print("versions of one image:", count_versions(padding=4))
     #> versions of one image: 162
-    print("different results in 1000 draws with padding 2:",
-          distinct_outputs(1000, padding=2))
+    print(
+        "different results in 1000 draws with padding 2:",
+        distinct_outputs(1000, padding=2),
+    )
     #> different results in 1000 draws with padding 2: 50
     # --8<-- [end:demo-augment]
 

@@ -1,4 +1,5 @@
-"""Early stopping: stop when the validation loss stops improving, and go back to the best weights."""
+"""Early stopping: stop when the validation loss stops improving, and go
+back to the best weights."""
 
 import copy
 import math
@@ -11,24 +12,41 @@ from snippets.cnn.dropout2d import FIGURE_STYLE, GREY, save_svg
 
 
 def check_settings(patience, min_delta) -> None:
-    """patience: a whole number of epochs >= 1; min_delta: a finite float >= 0."""
-    if isinstance(patience, bool) or not isinstance(patience, numbers.Integral):
-        raise TypeError(f"patience must be an int, got patience={patience!r}")
+    """patience: a whole number of epochs >= 1; min_delta: a finite
+    float >= 0."""
+    if isinstance(patience, bool) or not isinstance(
+        patience, numbers.Integral
+    ):
+        raise TypeError(
+            f"patience must be an int, got patience={patience!r}"
+        )
     if patience < 1:
-        raise ValueError(f"patience must be at least 1 epoch, got patience={patience}")
-    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
-        raise TypeError(f"min_delta must be a float, got min_delta={min_delta!r}")
+        raise ValueError(
+            f"patience must be at least 1 epoch, got patience={patience}"
+        )
+    if isinstance(min_delta, bool) or not isinstance(
+        min_delta, numbers.Real
+    ):
+        raise TypeError(
+            f"min_delta must be a float, got min_delta={min_delta!r}"
+        )
     if not (math.isfinite(min_delta) and min_delta >= 0):
-        raise ValueError(f"min_delta must be a finite float >= 0, got min_delta={min_delta}")
+        raise ValueError(
+            "min_delta must be a finite float >= 0, "
+            f"got min_delta={min_delta}"
+        )
 
 
 def as_loss(val_loss) -> float:
-    """A Python float from a number or a one-element tensor (NaN allowed)."""
+    """A Python float from a number or a one-element tensor (NaN is
+    allowed)."""
     if isinstance(val_loss, torch.Tensor) and val_loss.numel() == 1:
         return float(val_loss.detach())
     if isinstance(val_loss, bool) or not isinstance(val_loss, numbers.Real):
-        raise TypeError(f"val_loss must be a number or a one-element tensor, "
-                        f"got val_loss={val_loss!r}")
+        raise TypeError(
+            f"val_loss must be a number or a one-element tensor, "
+            f"got val_loss={val_loss!r}"
+        )
     return float(val_loss)
 
 
@@ -65,27 +83,45 @@ class EarlyStopping:
         """Load the weights of the best epoch back into the model."""
         if self.best_state is None:
             raise RuntimeError(
-                "restore() needs a step() that improved first")
+                "restore() needs a step() that improved first"
+            )
         # load_state_dict copies the values in: best_state stays a copy.
         model.load_state_dict(self.best_state)
+
+
 # --8<-- [end:helper]
 
 
-# A made-up validation curve: it falls, flattens, then rises as the model starts to overfit.
-VAL_LOSSES = [0.92, 0.71, 0.60, 0.54, 0.52, 0.515, 0.53, 0.55, 0.56, 0.58, 0.61, 0.65]
+# A made-up validation curve: it falls, flattens, then rises as the model
+# starts to overfit.
+VAL_LOSSES = [
+    0.92,
+    0.71,
+    0.60,
+    0.54,
+    0.52,
+    0.515,
+    0.53,
+    0.55,
+    0.56,
+    0.58,
+    0.61,
+    0.65,
+]
 
 
 def fake_epoch(model: nn.Module, epoch: int) -> None:
-    """Stand-in for an epoch of training: change the weights in place, as an optimizer does,
-    to a value that says which epoch produced them."""
+    """Stand-in for an epoch of training: change the weights in place, as an
+    optimizer does, to a value that says which epoch produced them."""
     with torch.no_grad():
         for param in model.parameters():
             param.fill_(float(epoch))
 
 
 # --8<-- [start:loop]
-def train_with_early_stopping(val_losses, patience: int,
-                              min_delta: float = 0.0):
+def train_with_early_stopping(
+    val_losses, patience: int, min_delta: float = 0.0
+):
     """Run the epochs until the helper says stop; return (model, stopper)
     with the best epoch's weights restored."""
     model = nn.Linear(2, 1)
@@ -96,6 +132,8 @@ def train_with_early_stopping(val_losses, patience: int,
             break
     stopper.restore(model)
     return model, stopper
+
+
 # --8<-- [end:loop]
 
 
@@ -114,27 +152,58 @@ def save_figure(path, patience: int = 3) -> None:
         ax = fig.subplots()
         ax.set_gid("panel-curve")
         best, stop = stopper.best_epoch, stopper.epoch
-        ax.plot(seen, VAL_LOSSES[:stop], color="#3b8bd9", marker="o",
-                markersize=4, label="validation loss")
-        ax.plot(unseen, VAL_LOSSES[stop - 1:], color=GREY, ls=":",
-                marker="o", markersize=3,
-                label="had training gone on (never computed)")
-        ax.axvspan(best, stop, color=GREY, alpha=0.2, lw=0,
-                   label=f"patience: {patience} epochs without improvement")
-        ax.plot([best], [stopper.best_loss], "o", color="#e8891d",
-                markersize=9,
-                label=f"best epoch {best}: its weights are restored")
-        ax.axvline(stop, color="#e8891d", ls="--", lw=1.5,
-                   label=f"stop after epoch {stop}")
+        ax.plot(
+            seen,
+            VAL_LOSSES[:stop],
+            color="#3b8bd9",
+            marker="o",
+            markersize=4,
+            label="validation loss",
+        )
+        ax.plot(
+            unseen,
+            VAL_LOSSES[stop - 1 :],
+            color=GREY,
+            ls=":",
+            marker="o",
+            markersize=3,
+            label="had training gone on (never computed)",
+        )
+        ax.axvspan(
+            best,
+            stop,
+            color=GREY,
+            alpha=0.2,
+            lw=0,
+            label=f"patience: {patience} epochs without improvement",
+        )
+        ax.plot(
+            [best],
+            [stopper.best_loss],
+            "o",
+            color="#e8891d",
+            markersize=9,
+            label=f"best epoch {best}: its weights are restored",
+        )
+        ax.axvline(
+            stop,
+            color="#e8891d",
+            ls="--",
+            lw=1.5,
+            label=f"stop after epoch {stop}",
+        )
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation loss")
         ax.set_xticks(list(range(1, len(VAL_LOSSES) + 1)))
         ax.spines[["top", "right"]].set_visible(False)
-        legend = fig.legend(loc="outside upper center", frameon=False,
-                            fontsize=10)
+        legend = fig.legend(
+            loc="outside upper center", frameon=False, fontsize=10
+        )
         for text in legend.get_texts():
             text.set_color(GREY)
         save_svg(fig, path)
+
+
 # --8<-- [end:figure]
 
 
@@ -149,6 +218,8 @@ def kept_fractions(mu, lr: float, steps: int):
     early = 1 - (1 - lr * mu) ** steps  # a step closes lr * mu of the gap
     l2 = mu / (mu + alpha)  # the minimum of J(w) + (alpha / 2)||w||^2
     return early, l2
+
+
 # --8<-- [end:quadratic]
 
 
@@ -157,7 +228,9 @@ LR, STEPS, RATIOS = 0.01, 100, [0.01, 0.1, 1.0, 10.0, 100.0]
 
 def facts() -> dict:
     _, plain = train_with_early_stopping(VAL_LOSSES, patience=3)
-    _, strict = train_with_early_stopping(VAL_LOSSES, patience=3, min_delta=0.01)
+    _, strict = train_with_early_stopping(
+        VAL_LOSSES, patience=3, min_delta=0.01
+    )
     return {
         "losses": VAL_LOSSES,
         "epochs": len(VAL_LOSSES),
@@ -176,7 +249,9 @@ def facts() -> dict:
         "alpha": 1 / (LR * STEPS),
         "gap_at_alpha": float(abs(early_at(1.0) - l2_at(1.0))),
         "small_ratio": RATIOS[0],
-        "small_rel_gap": float(abs(early_at(RATIOS[0]) / l2_at(RATIOS[0]) - 1)),
+        "small_rel_gap": float(
+            abs(early_at(RATIOS[0]) / l2_at(RATIOS[0]) - 1)
+        ),
         "overshoot": float(kept_fractions(1.5 / LR, LR, 1)[0]),
     }
 
@@ -193,17 +268,23 @@ def l2_at(ratio: float):
 def main() -> None:
     # --8<-- [start:demo]
     model, stopper = train_with_early_stopping(VAL_LOSSES, patience=3)
-    print(f"stopped after epoch {stopper.epoch}; "
-          f"best epoch {stopper.best_epoch}, loss {stopper.best_loss}")
+    print(
+        f"stopped after epoch {stopper.epoch}; "
+        f"best epoch {stopper.best_epoch}, loss {stopper.best_loss}"
+    )
     #> stopped after epoch 9; best epoch 6, loss 0.515
-    print(model.weight)  # the weights written in epoch 6, not those of epoch 9
+    # the weights written in epoch 6, not those of epoch 9
+    print(model.weight)
     #> Parameter containing:
     #> tensor([[6., 6.]], requires_grad=True)
 
-    model, stopper = train_with_early_stopping(VAL_LOSSES, patience=3,
-                                               min_delta=0.01)
-    print(f"min_delta=0.01: stopped after epoch {stopper.epoch}; "
-          f"best epoch {stopper.best_epoch}")
+    model, stopper = train_with_early_stopping(
+        VAL_LOSSES, patience=3, min_delta=0.01
+    )
+    print(
+        f"min_delta=0.01: stopped after epoch {stopper.epoch}; "
+        f"best epoch {stopper.best_epoch}"
+    )
     #> min_delta=0.01: stopped after epoch 8; best epoch 5
     # --8<-- [end:demo]
 
@@ -211,7 +292,10 @@ def main() -> None:
     alpha = 1 / (0.01 * 100)  # lr = 0.01, 100 steps
     for ratio in (0.01, 0.1, 1.0, 10.0, 100.0):
         early, l2 = kept_fractions(ratio * alpha, lr=0.01, steps=100)
-        print(f"mu = {ratio:>6} alpha: early stopping {early:.4f}, L2 {l2:.4f}")
+        print(
+            f"mu = {ratio:>6} alpha:",
+            f"early stopping {early:.4f}, L2 {l2:.4f}",
+        )
         #> mu =   0.01 alpha: early stopping 0.0100, L2 0.0099
         #> mu =    0.1 alpha: early stopping 0.0952, L2 0.0909
         #> mu =    1.0 alpha: early stopping 0.6340, L2 0.5000

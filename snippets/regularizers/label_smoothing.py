@@ -1,4 +1,5 @@
-"""Label smoothing: train on (1 - eps) * one-hot + eps / K instead of the one-hot target."""
+"""Label smoothing: train on (1 - eps) * one-hot + eps / K instead of the
+one-hot target."""
 
 import math
 import numbers
@@ -11,61 +12,96 @@ REDUCTIONS = ("none", "mean", "sum")
 
 
 def check_eps(eps) -> None:
-    """eps must be a real number in [0, 1]. PyTorch refuses eps > 1 but silently
-    treats a negative or NaN label_smoothing as 0; this refuses them too."""
+    """eps must be a real number in [0, 1]. PyTorch refuses eps > 1 but
+    silently treats a negative or NaN label_smoothing as 0; this refuses
+    them too."""
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
         raise TypeError(f"eps must be a float in [0, 1], got eps={eps!r}")
     if not 0.0 <= eps <= 1.0:  # also False for NaN
         raise ValueError(f"eps must be in [0, 1], got eps={eps}")
 
 
-def check_labels(labels: torch.Tensor, num_classes: int, ignore=None) -> None:
-    """Class indices: an integer tensor with values in [0, K - 1] (or `ignore`)."""
+def check_labels(
+    labels: torch.Tensor, num_classes: int, ignore=None
+) -> None:
+    """Class indices: an integer tensor with values in [0, K - 1]
+    (or `ignore`)."""
     if labels.dtype not in (torch.int64, torch.uint8):
-        raise TypeError(f"labels must be class indices of dtype int64 (or uint8), "
-                        f"got dtype {labels.dtype}")
+        raise TypeError(
+            f"labels must be class indices of dtype int64 (or uint8), "
+            f"got dtype {labels.dtype}"
+        )
     if labels.device.type == "meta" or not labels.numel():
         return  # a meta tensor has no values to check
     real = labels if ignore is None else labels[labels != ignore]
-    if real.numel() and not 0 <= int(real.min()) <= int(real.max()) < num_classes:
-        raise ValueError(f"labels must lie in [0, {num_classes - 1}] "
-                         f"for num_classes={num_classes}")
+    if (
+        real.numel()
+        and not 0 <= int(real.min()) <= int(real.max()) < num_classes
+    ):
+        raise ValueError(
+            f"labels must lie in [0, {num_classes - 1}] "
+            f"for num_classes={num_classes}"
+        )
 
 
-def check_loss_args(logits, target, eps, weight, ignore_index, reduction) -> None:
-    """Refuse what F.cross_entropy refuses, and what it would silently get wrong."""
+def check_loss_args(
+    logits, target, eps, weight, ignore_index, reduction
+) -> None:
+    """Refuse what F.cross_entropy refuses, and what it would silently get
+    wrong."""
     check_eps(eps)
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+    if (
+        not isinstance(logits, torch.Tensor)
+        or not logits.is_floating_point()
+    ):
         raise TypeError("logits must be a floating-point tensor")
     if logits.dim() == 0:
-        raise ValueError("logits must have a class dimension, got a 0-d tensor")
+        raise ValueError(
+            "logits must have a class dimension, got a 0-d tensor"
+        )
     if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        raise ValueError(
+            f"reduction must be one of {REDUCTIONS}, got {reduction!r}"
+        )
     dim = 0 if logits.dim() == 1 else 1
     k = logits.shape[dim]
     if not isinstance(target, torch.Tensor):
-        raise TypeError("target must be a tensor of class indices or probabilities")
+        raise TypeError(
+            "target must be a tensor of class indices or probabilities"
+        )
     if target.is_floating_point():
         if target.shape != logits.shape:
-            raise ValueError(f"probability target must have the shape of logits "
-                             f"{tuple(logits.shape)}, got {tuple(target.shape)}")
+            raise ValueError(
+                f"probability target must have the shape of logits "
+                f"{tuple(logits.shape)}, got {tuple(target.shape)}"
+            )
     else:
-        expected = logits.shape[:dim] + logits.shape[dim + 1:]
+        expected = logits.shape[:dim] + logits.shape[dim + 1 :]
         if target.shape != expected:  # no silent broadcasting
-            raise ValueError(f"target must have shape {tuple(expected)} for logits "
-                             f"{tuple(logits.shape)}, got {tuple(target.shape)}")
+            raise ValueError(
+                f"target must have shape {tuple(expected)} for logits "
+                f"{tuple(logits.shape)}, got {tuple(target.shape)}"
+            )
         check_labels(target, k, ignore=ignore_index)
     if weight is not None:
         if not isinstance(weight, torch.Tensor) or weight.shape != (k,):
-            raise ValueError(f"weight must be a tensor of shape ({k},), one per class")
+            raise ValueError(
+                f"weight must be a tensor of shape ({k},), one per class"
+            )
         if weight.dtype != logits.dtype:
-            raise TypeError(f"weight must have the dtype of logits ({logits.dtype}), "
-                            f"got {weight.dtype}")
+            raise TypeError(
+                f"weight must have the dtype of logits ({logits.dtype}), "
+                f"got {weight.dtype}"
+            )
 
 
 # --8<-- [start:targets]
-def smooth_targets(labels: torch.Tensor, num_classes: int, eps: float,
-                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def smooth_targets(
+    labels: torch.Tensor,
+    num_classes: int,
+    eps: float,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """y = (1 - eps) * onehot + eps / K: every class, the true one included,
     gets eps / K. The class axis is the last one."""
     check_eps(eps)
@@ -74,8 +110,9 @@ def smooth_targets(labels: torch.Tensor, num_classes: int, eps: float,
     return (1.0 - eps) * onehot + eps / num_classes
 
 
-def smoothed_cross_entropy(logits, target, eps, weight=None,
-                           ignore_index=-100, reduction="mean"):
+def smoothed_cross_entropy(
+    logits, target, eps, weight=None, ignore_index=-100, reduction="mean"
+):
     """F.cross_entropy(logits, target, weight, ignore_index=ignore_index,
     reduction=reduction, label_smoothing=eps), by hand. The classes are on
     dim 1 (dim 0 for one unbatched example); target holds class indices or
@@ -105,6 +142,8 @@ def smoothed_cross_entropy(logits, target, eps, weight=None,
     total = loss.sum()
     mean = total / count  # mean: weighted by the true classes' weights
     return (total if reduction == "sum" else mean).to(logits.dtype)
+
+
 # --8<-- [end:targets]
 
 
@@ -121,6 +160,8 @@ def best_gap(num_classes: int, eps: float) -> float:
     """Where the smoothed loss is smallest: softmax equals the target, so
     the gap is log(target of the true class / target of another class)."""
     return math.log((1.0 - eps + eps / num_classes) / (eps / num_classes))
+
+
 # --8<-- [end:gap]
 
 

@@ -1,4 +1,5 @@
-"""Weight decay: an L2 penalty in the loss is the same as decay for SGD, but not for Adam (AdamW)."""
+"""Weight decay: an L2 penalty in the loss is the same as decay for SGD, but
+not for Adam (AdamW)."""
 
 import math
 import numbers
@@ -11,19 +12,27 @@ W_START = [1.0, -2.0, 0.5]
 
 
 def toy_problem(seed: int = 0):
-    """A small linear regression: 16 examples, 3 features, a known answer plus noise."""
+    """A small linear regression: 16 examples, 3 features, a known answer
+    plus noise."""
     generator = torch.Generator().manual_seed(seed)
     inputs = torch.randn(16, 3, generator=generator)
-    targets = inputs @ torch.tensor([2.0, -1.0, 0.0]) + 0.1 * torch.randn(16, generator=generator)
+    targets = inputs @ torch.tensor([2.0, -1.0, 0.0]) + 0.1 * torch.randn(
+        16, generator=generator
+    )
     return inputs, targets
 
 
 def check_decay(name: str, value) -> None:
-    """A decay strength is a finite float >= 0; a negative one would reward large weights."""
+    """A decay strength is a finite float >= 0; a negative one would reward
+    large weights."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float >= 0, got {name}={value!r}")
+        raise TypeError(
+            f"{name} must be a float >= 0, got {name}={value!r}"
+        )
     if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite float >= 0, got {name}={value}")
+        raise ValueError(
+            f"{name} must be a finite float >= 0, got {name}={value}"
+        )
 
 
 # --8<-- [start:penalty]
@@ -32,9 +41,14 @@ def l2_penalty(w: torch.Tensor, lam: float) -> torch.Tensor:
     return lam / 2 * (w**2).sum()
 
 
-def train(optimizer_cls, lr: float, steps: int, weight_decay: float = 0.0,
-          l2_in_loss: float = 0.0,
-          decay_by_hand: float = 0.0) -> torch.Tensor:
+def train(
+    optimizer_cls,
+    lr: float,
+    steps: int,
+    weight_decay: float = 0.0,
+    l2_in_loss: float = 0.0,
+    decay_by_hand: float = 0.0,
+) -> torch.Tensor:
     """Fit w to the toy problem with one of three kinds of 'weight decay'
     and return it: the optimizer's own weight_decay, an L2 penalty added to
     the loss, or a shrink w <- w * (1 - lr * lambda) done by hand before
@@ -54,12 +68,15 @@ def train(optimizer_cls, lr: float, steps: int, weight_decay: float = 0.0,
             w.mul_(1.0 - lr * decay_by_hand)
         optimizer.step()
     return w.detach()
+
+
 # --8<-- [end:penalty]
 
 
 # --8<-- [start:unused]
-def idle_weight_after_one_step(optimizer_cls, lam: float,
-                               lr: float = 0.01) -> float:
+def idle_weight_after_one_step(
+    optimizer_cls, lam: float, lr: float = 0.01
+) -> float:
     """A weight of 1.0 that the data loss does not depend on (its data
     gradient is 0): where does one step of decay take it?"""
     w = torch.tensor([1.0], requires_grad=True)
@@ -67,15 +84,22 @@ def idle_weight_after_one_step(optimizer_cls, lam: float,
     (0.0 * w).sum().backward()
     optimizer.step()
     return w.item()
+
+
 # --8<-- [end:unused]
 
 
 # --8<-- [start:groups]
 def small_cnn() -> nn.Module:
     # No bias before BatchNorm: BN subtracts the mean, bias included.
-    return nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8),
-                         nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(8, 10))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 10),
+    )
 
 
 def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -84,14 +108,27 @@ def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     check_decay("weight_decay", weight_decay)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
 # --8<-- [end:groups]
 
 
 # --8<-- [start:adamw]
-def adamw_step(w, grad, m, v, t: int, lr: float, lam: float,
-               betas=(0.9, 0.999), eps: float = 1e-8) -> None:
+def adamw_step(
+    w,
+    grad,
+    m,
+    v,
+    t: int,
+    lr: float,
+    lam: float,
+    betas=(0.9, 0.999),
+    eps: float = 1e-8,
+) -> None:
     """Step t (counted from 1) of torch.optim.AdamW, in place on w and on
     Adam's moments m and v. The decay is lr * lam * w: PyTorch multiplies
     lam by the learning rate, so the decay follows any lr schedule."""
@@ -119,6 +156,8 @@ def optimizer_steps(make_optimizer, w0, grads) -> torch.Tensor:
         w.grad = grad.clone()
         optimizer.step()
     return w.detach()
+
+
 # --8<-- [end:adamw]
 
 
@@ -141,6 +180,8 @@ def bn_scale_invariance(alpha: float, seed: int = 0):
         grads.append(w.grad.norm())
     change = (outputs[1] - outputs[0]).abs().max().item()
     return change, (grads[1] / grads[0]).item()
+
+
 # --8<-- [end:bn-invariance]
 
 
@@ -152,7 +193,8 @@ def facts() -> dict:
     sgd_decay = train(torch.optim.SGD, LR_SGD, 1, weight_decay=LAM)
     adam = train(torch.optim.Adam, LR_ADAM, STEPS, weight_decay=LAM)
     adamw = train(torch.optim.AdamW, LR_ADAM, STEPS, weight_decay=LAM)
-    groups = decay_groups(small_cnn(), 5e-4)  # a typical value for SGD on image data
+    # a typical value for SGD on image data
+    groups = decay_groups(small_cnn(), 5e-4)
     return {
         "lam": LAM,
         "lr": LR_SGD,
@@ -160,12 +202,22 @@ def facts() -> dict:
         "shrink": 1 - LR_SGD * LAM,
         "sgd_gap": (sgd_penalty - sgd_decay).abs().max().item(),
         "adam_gap": (adam - adamw).abs().max().item(),
-        "idle_adam_small": idle_weight_after_one_step(torch.optim.Adam, 1e-4),
+        "idle_adam_small": idle_weight_after_one_step(
+            torch.optim.Adam, 1e-4
+        ),
         "idle_adam_big": idle_weight_after_one_step(torch.optim.Adam, 1e-1),
-        "idle_adamw_small": idle_weight_after_one_step(torch.optim.AdamW, 1e-4),
-        "idle_adamw_big": idle_weight_after_one_step(torch.optim.AdamW, 1e-1),
-        "adamw_default": torch.optim.AdamW([torch.zeros(1)]).defaults["weight_decay"],
-        "adam_default": torch.optim.Adam([torch.zeros(1)]).defaults["weight_decay"],
+        "idle_adamw_small": idle_weight_after_one_step(
+            torch.optim.AdamW, 1e-4
+        ),
+        "idle_adamw_big": idle_weight_after_one_step(
+            torch.optim.AdamW, 1e-1
+        ),
+        "adamw_default": torch.optim.AdamW([torch.zeros(1)]).defaults[
+            "weight_decay"
+        ],
+        "adam_default": torch.optim.Adam([torch.zeros(1)]).defaults[
+            "weight_decay"
+        ],
         "sgd_example": 5e-4,
         "bn_change": bn_scale_invariance(10.0)[0],
         "bn_grad_ratio": bn_scale_invariance(10.0)[1],
@@ -191,10 +243,12 @@ def main() -> None:
 
     # --8<-- [start:demo-adam]
     adam, adam_w = torch.optim.Adam, torch.optim.AdamW
-    adam_l2 = train(adam, lr, steps=5, weight_decay=lam)  # L2 in the gradient
+    # L2 in the gradient
+    adam_l2 = train(adam, lr, steps=5, weight_decay=lam)
     adam_penalty = train(adam, lr, steps=5, l2_in_loss=lam)  # same, by hand
     adamw = train(adam_w, lr, steps=5, weight_decay=lam)  # decoupled decay
-    adam_plus_shrink = train(adam, lr, steps=5, decay_by_hand=lam)  # by hand
+    # by hand
+    adam_plus_shrink = train(adam, lr, steps=5, decay_by_hand=lam)
     print("Adam(weight_decay): ", adam_l2)
     #> Adam(weight_decay):  tensor([ 1.4871, -1.5036,  0.0488])
     print("Adam + L2 in loss:  ", adam_penalty)
@@ -209,8 +263,10 @@ def main() -> None:
     for lam in (1e-4, 1e-1):
         adam = idle_weight_after_one_step(torch.optim.Adam, lam)
         adamw = idle_weight_after_one_step(torch.optim.AdamW, lam)
-        print(f"lambda={lam:g}: Adam moves it to {adam:.6f}, "
-              f"AdamW to {adamw:.6f}")
+        print(
+            f"lambda={lam:g}: Adam moves it to {adam:.6f}, "
+            f"AdamW to {adamw:.6f}"
+        )
         #> lambda=0.0001: Adam moves it to 0.990001, AdamW to 0.999999
         #> lambda=0.1: Adam moves it to 0.990000, AdamW to 0.999000
     # --8<-- [end:demo-unused]
@@ -221,21 +277,30 @@ def main() -> None:
     grads = torch.randn(4, 5, generator=generator)
     by_hand = adamw_by_hand(w0, grads, lr=0.1, lam=0.2)
     adamw = optimizer_steps(
-        lambda p: torch.optim.AdamW(p, lr=0.1, weight_decay=0.2), w0, grads)
+        lambda p: torch.optim.AdamW(p, lr=0.1, weight_decay=0.2), w0, grads
+    )
     adam_decoupled = optimizer_steps(
-        lambda p: torch.optim.Adam(p, lr=0.1, weight_decay=0.2,
-                                   decoupled_weight_decay=True), w0, grads)
+        lambda p: torch.optim.Adam(
+            p, lr=0.1, weight_decay=0.2, decoupled_weight_decay=True
+        ),
+        w0,
+        grads,
+    )
     # Equal up to float32 rounding, whose last bits vary with the CPU kind:
-    print(f"AdamW: {(by_hand - adamw).abs().max() < 1e-6}, "
-          f"Adam(decoupled): {(by_hand - adam_decoupled).abs().max() < 1e-6}")
+    print(
+        f"AdamW: {(by_hand - adamw).abs().max() < 1e-6}, "
+        f"Adam(decoupled): {(by_hand - adam_decoupled).abs().max() < 1e-6}"
+    )
     #> AdamW: True, Adam(decoupled): True
     # --8<-- [end:demo-adamw]
 
     # --8<-- [start:demo-bn]
     for alpha in (0.5, 10.0):
         change, ratio = bn_scale_invariance(alpha)
-        print(f"alpha={alpha:>4}: output change {change:.0e}, "
-              f"grad x {ratio:.4f}")
+        print(
+            f"alpha={alpha:>4}: output change {change:.0e}, "
+            f"grad x {ratio:.4f}"
+        )
         #> alpha= 0.5: output change 1e-06, grad x 2.0000
         #> alpha=10.0: output change 1e-06, grad x 0.1000
     # --8<-- [end:demo-bn]
@@ -245,7 +310,9 @@ def main() -> None:
     groups = decay_groups(model, weight_decay=0.05)
     optimizer = torch.optim.AdamW(groups, lr=1e-3)
     for group in optimizer.param_groups:
-        print(group["weight_decay"], [tuple(p.shape) for p in group["params"]])
+        print(
+            group["weight_decay"], [tuple(p.shape) for p in group["params"]]
+        )
         #> 0.05 [(8, 3, 3, 3), (10, 8)]
         #> 0.0 [(8,), (8,), (10,)]
     # --8<-- [end:demo-groups]

@@ -24,7 +24,9 @@ def crop_by_slicing(images, padding, top, left):
     """Reference: F.pad, then an ordinary slice per image."""
     padded = F.pad(images, [padding] * 4)
     h, w = images.shape[-2:]
-    return torch.stack([padded[n, :, t:t + h, l:l + w] for n, (t, l) in enumerate(zip(top.tolist(), left.tolist()))])
+    return torch.stack(
+        [padded[n, :, t : t + h, l : l + w] for n, (t, l) in enumerate(zip(top.tolist(), left.tolist()))]
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -148,8 +150,9 @@ def test_augment_really_repeats_at_the_birthday_rate():
     which some version came back: the rate matches repeat_probability."""
     versions, epochs, runs = aug.count_versions(4), aug.facts()["repeat_epochs"], 300
     image = images_of(torch.float32, (1, 3, 10, 10))
-    out, _ = aug.augment(image.expand(runs * epochs, -1, -1, -1), torch.zeros(runs * epochs), 4,
-                         torch.Generator().manual_seed(0))
+    out, _ = aug.augment(
+        image.expand(runs * epochs, -1, -1, -1), torch.zeros(runs * epochs), 4, torch.Generator().manual_seed(0)
+    )
     per_run = out.flatten(1).view(runs, epochs, -1)
     repeats = sum(torch.unique(run, dim=0).shape[0] < epochs for run in per_run)
     expected = aug.repeat_probability(versions, epochs)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
@@ -70,7 +70,7 @@ def test_restores_exactly_the_best_weights():
 
 
 def test_page_demo_restores_epoch_six():
-    model, stopper = es.train_with_early_stopping(es.VAL_LOSSES, patience=3)
+    model, _ = es.train_with_early_stopping(es.VAL_LOSSES, patience=3)
     assert torch.equal(model.weight, torch.full((1, 2), 6.0)) and torch.equal(model.bias, torch.full((1,), 6.0))
 
 
@@ -112,7 +112,7 @@ def test_figure_is_a_small_valid_svg(fresh_figure):
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
     assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        "re-render: python -c \"from snippets.regularizers.early_stopping import save_figure; "
+        're-render: python -c "from snippets.regularizers.early_stopping import save_figure; '
         "save_figure('docs/assets/figures/regularizers-early-stopping.svg')\""
     )
 

@@ -33,9 +33,11 @@ def reference(losses, patience, min_delta):
     return None, best_epoch
 
 
-@given(losses=st.lists(st.one_of(st.floats(0.0, 4.0), st.just(math.nan), st.just(math.inf)), min_size=1,
-                       max_size=20),
-       patience=st.integers(1, 4), min_delta=st.sampled_from([0.0, 0.25, 0.5]))
+@given(
+    losses=st.lists(st.one_of(st.floats(0.0, 4.0), st.just(math.nan), st.just(math.inf)), min_size=1, max_size=20),
+    patience=st.integers(1, 4),
+    min_delta=st.sampled_from([0.0, 0.25, 0.5]),
+)
 @settings(max_examples=25, deadline=None)
 def test_matches_a_direct_count_with_min_delta_nan_and_inf(losses, patience, min_delta):
     stopper = run(losses, patience, min_delta)
@@ -86,10 +88,15 @@ def test_a_loss_that_is_not_one_number_is_refused(loss):
 
 @pytest.mark.parametrize(
     ("patience", "min_delta", "error", "match"),
-    [(True, 0.0, TypeError, "patience must be an int"), (2.5, 0.0, TypeError, "patience must be an int"),
-     (None, 0.0, TypeError, "patience must be an int"), (2, math.nan, ValueError, "min_delta must be a finite"),
-     (2, math.inf, ValueError, "min_delta must be a finite"), (2, None, TypeError, "min_delta must be a float"),
-     (2, False, TypeError, "min_delta must be a float")],
+    [
+        (True, 0.0, TypeError, "patience must be an int"),
+        (2.5, 0.0, TypeError, "patience must be an int"),
+        (None, 0.0, TypeError, "patience must be an int"),
+        (2, math.nan, ValueError, "min_delta must be a finite"),
+        (2, math.inf, ValueError, "min_delta must be a finite"),
+        (2, None, TypeError, "min_delta must be a float"),
+        (2, False, TypeError, "min_delta must be a float"),
+    ],
 )
 def test_bad_settings_are_refused(patience, min_delta, error, match):
     with pytest.raises(error, match=match):

@@ -27,7 +27,7 @@ def problems(draw):
     g = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
     logits = 4 * torch.randn(shape, generator=g, dtype=torch.float64)
     class_dim = 0 if rank == 1 else 1
-    labels = torch.randint(0, k, shape[:class_dim] + shape[class_dim + 1:], generator=g)
+    labels = torch.randint(0, k, shape[:class_dim] + shape[class_dim + 1 :], generator=g)
     if draw(st.booleans()) and labels.numel() > 1:
         labels.view(-1)[0] = -100  # ignored position
     probs = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), class_dim)
@@ -35,8 +35,12 @@ def problems(draw):
     return logits, labels, probs, weight
 
 
-@given(problem=problems(), eps=st.floats(0.0, 1.0), reduction=st.sampled_from(ls.REDUCTIONS),
-       dtype=st.sampled_from([torch.float64, torch.float32]))
+@given(
+    problem=problems(),
+    eps=st.floats(0.0, 1.0),
+    reduction=st.sampled_from(ls.REDUCTIONS),
+    dtype=st.sampled_from([torch.float64, torch.float32]),
+)
 @settings(max_examples=25, deadline=None)
 def test_equals_cross_entropy_for_indices_and_probabilities(problem, eps, reduction, dtype):
     logits, labels, probs, weight = problem
@@ -81,13 +85,15 @@ def test_non_contiguous_and_channels_last_inputs():
     g = torch.Generator().manual_seed(1)
     logits = torch.randn(2, 3, 4, 5, generator=g).to(memory_format=torch.channels_last)
     labels = torch.randint(0, 3, (2, 4, 5), generator=g)
-    torch.testing.assert_close(ls.smoothed_cross_entropy(logits, labels, 0.2),
-                               F.cross_entropy(logits, labels, label_smoothing=0.2))
+    torch.testing.assert_close(
+        ls.smoothed_cross_entropy(logits, labels, 0.2), F.cross_entropy(logits, labels, label_smoothing=0.2)
+    )
     wide = torch.randn(5, 3, generator=g).t()  # (3, 5) view, not contiguous: 3 examples
     assert not wide.is_contiguous()
     labels = torch.tensor([4, 0, 2])
-    torch.testing.assert_close(ls.smoothed_cross_entropy(wide, labels, 0.2),
-                               F.cross_entropy(wide, labels, label_smoothing=0.2))
+    torch.testing.assert_close(
+        ls.smoothed_cross_entropy(wide, labels, 0.2), F.cross_entropy(wide, labels, label_smoothing=0.2)
+    )
 
 
 def test_inputs_are_not_mutated():
@@ -132,16 +138,18 @@ def test_meta_device_runs_and_returns_meta():
 
 def test_uint8_labels_are_accepted_like_pytorch():
     logits, labels = torch.randn(3, 4), torch.tensor([0, 3, 1], dtype=torch.uint8)
-    torch.testing.assert_close(ls.smoothed_cross_entropy(logits, labels, 0.1),
-                               F.cross_entropy(logits, labels, label_smoothing=0.1))
+    torch.testing.assert_close(
+        ls.smoothed_cross_entropy(logits, labels, 0.1), F.cross_entropy(logits, labels, label_smoothing=0.1)
+    )
 
 
 def test_module_form_is_the_same_function():
     logits, labels = torch.randn(5, 3), torch.tensor([0, 1, 2, 1, 0])
     weight = torch.tensor([1.0, 2.0, 0.5])
     module = nn.CrossEntropyLoss(weight=weight, reduction="sum", label_smoothing=0.25)
-    torch.testing.assert_close(ls.smoothed_cross_entropy(logits, labels, 0.25, weight=weight, reduction="sum"),
-                               module(logits, labels))
+    torch.testing.assert_close(
+        ls.smoothed_cross_entropy(logits, labels, 0.25, weight=weight, reduction="sum"), module(logits, labels)
+    )
 
 
 @pytest.mark.claim("regularizers/pytorch-eps-quirk")
@@ -174,8 +182,20 @@ def test_eps_that_is_not_a_float_is_refused(eps):
         (torch.randn(3, 4), torch.tensor([0, 1, 2], dtype=torch.int32), {}, TypeError, "dtype int64"),
         (torch.randn(3, 4), torch.tensor([True, False, True]), {}, TypeError, "dtype int64"),
         (torch.randn(3, 4), torch.tensor([0, 1, 2]), {"reduction": "avg"}, ValueError, "reduction must be one of"),
-        (torch.randn(3, 4), torch.tensor([0, 1, 2]), {"weight": torch.ones(1)}, ValueError, r"weight must be a tensor of shape \(4,\)"),
-        (torch.randn(3, 4), torch.tensor([0, 1, 2]), {"weight": torch.ones(4, dtype=torch.float64)}, TypeError, "weight must have the dtype"),
+        (
+            torch.randn(3, 4),
+            torch.tensor([0, 1, 2]),
+            {"weight": torch.ones(1)},
+            ValueError,
+            r"weight must be a tensor of shape \(4,\)",
+        ),
+        (
+            torch.randn(3, 4),
+            torch.tensor([0, 1, 2]),
+            {"weight": torch.ones(4, dtype=torch.float64)},
+            TypeError,
+            "weight must have the dtype",
+        ),
         (torch.tensor(1.0), torch.tensor(0), {}, ValueError, "class dimension"),
         (torch.tensor([[1, 2]]), torch.tensor([0]), {}, TypeError, "logits must be a floating-point"),
         (torch.randn(3, 4), [0, 1, 2], {}, TypeError, "target must be a tensor"),

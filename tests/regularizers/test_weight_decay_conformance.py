@@ -31,8 +31,13 @@ def test_adam_has_decoupled_weight_decay_in_this_torch():
 
 
 @pytest.mark.claim("regularizers/adamw-by-hand")
-@given(lr=st.floats(1e-4, 0.5), lam=st.floats(0.0, 0.5), steps=st.integers(1, 6), seed=st.integers(0, 2**16),
-       dtype=st.sampled_from([torch.float64, torch.float32]))
+@given(
+    lr=st.floats(1e-4, 0.5),
+    lam=st.floats(0.0, 0.5),
+    steps=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from([torch.float64, torch.float32]),
+)
 @settings(max_examples=15, deadline=None)
 def test_adamw_step_equals_both_pytorch_optimizers_at_every_step(lr, lam, steps, seed, dtype):
     g = torch.Generator().manual_seed(seed)
@@ -49,8 +54,9 @@ def test_adamw_step_equals_both_pytorch_optimizers_at_every_step(lr, lam, steps,
 def test_adam_decoupled_is_adamw_bit_for_bit():
     g = torch.Generator().manual_seed(3)
     w0, grads = torch.randn(7, generator=g), torch.randn(5, 7, generator=g)
-    assert torch.equal(wd.optimizer_steps(adamw(0.05, 0.3), w0, grads),
-                       wd.optimizer_steps(adam_decoupled(0.05, 0.3), w0, grads))
+    assert torch.equal(
+        wd.optimizer_steps(adamw(0.05, 0.3), w0, grads), wd.optimizer_steps(adam_decoupled(0.05, 0.3), w0, grads)
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
@@ -162,14 +168,20 @@ def test_the_groups_model_has_no_bias_before_batchnorm():
     model = wd.small_cnn()
     conv, bn = model[0], model[1]
     assert conv.bias is None and isinstance(bn, nn.BatchNorm2d)
-    decay, no_decay = wd.decay_groups(model, 0.05)
+    _, no_decay = wd.decay_groups(model, 0.05)
     assert {id(p) for p in no_decay["params"]} == {id(bn.weight), id(bn.bias), id(model[5].bias)}
 
 
 @pytest.mark.parametrize(
     ("value", "error"),
-    [(-0.1, ValueError), (math.nan, ValueError), (math.inf, ValueError), (True, TypeError), (None, TypeError),
-     ("0.1", TypeError)],
+    [
+        (-0.1, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        (True, TypeError),
+        (None, TypeError),
+        ("0.1", TypeError),
+    ],
 )
 def test_bad_decay_strengths_are_refused(value, error):
     with pytest.raises(error, match="weight_decay must be"):

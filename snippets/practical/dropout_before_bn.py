@@ -1,4 +1,5 @@
-"""Dropout right before BatchNorm: BN learns the training-time variance, then sees a smaller one."""
+"""Dropout right before BatchNorm: BN learns the training-time variance,
+then sees a smaller one."""
 
 import functools
 
@@ -17,6 +18,8 @@ def dropout_variance(mean: float, var: float, p: float) -> float:
     if var < 0:
         raise ValueError(f"var must be >= 0, got var={var}")
     return (var + mean**2) / keep_prob - mean**2
+
+
 # --8<-- [end:formula]
 
 
@@ -39,23 +42,37 @@ def train_then_eval(dropout_first: bool, p: float, batches, seed=0):
             block(batch)
     out = block.eval()(batches.flatten(0, 1))
     return bn.running_var.mean().item(), out.var().item()
+
+
 # --8<-- [end:block]
 
 
 def check_batches(batches) -> None:
     if not torch.is_tensor(batches) or batches.dim() != 3:
-        raise ValueError("batches must have shape (steps, batch, features), "
-                         f"got {tuple(getattr(batches, 'shape', ()))}")
+        raise ValueError(
+            "batches must have shape (steps, batch, features), "
+            f"got {tuple(getattr(batches, 'shape', ()))}"
+        )
 
 
-def activations(seed: int = 0, steps: int = 200, batch: int = 64, features: int = 16) -> torch.Tensor:
+def activations(
+    seed: int = 0, steps: int = 200, batch: int = 64, features: int = 16
+) -> torch.Tensor:
     """Zero-mean, unit-variance inputs, shaped (steps, batch, features)."""
-    return torch.randn(steps, batch, features, generator=torch.Generator().manual_seed(seed))
+    return torch.randn(
+        steps,
+        batch,
+        features,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 @torch.no_grad()
-def measured_dropout_variance(x: torch.Tensor, p: float, seed: int = 0) -> tuple[float, float]:
-    """Variance of nn.Dropout(p)'s output on x in train mode and in eval mode."""
+def measured_dropout_variance(
+    x: torch.Tensor, p: float, seed: int = 0
+) -> tuple[float, float]:
+    """Variance of nn.Dropout(p)'s output on x in train mode and in eval
+    mode."""
     dropout = nn.Dropout(p)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -85,14 +102,19 @@ def measured_shift(width: int, p: float, shared: float, seed=0) -> float:
     x = shared**0.5 * common + (1 - shared) ** 0.5 * own
     mean = nn.Linear(width, 1, bias=False)
     mean.weight.fill_(1.0 / width)
-    block = nn.Sequential(nn.Dropout(p), mean,
-                          nn.BatchNorm1d(1, momentum=None))
+    block = nn.Sequential(
+        nn.Dropout(p), mean, nn.BatchNorm1d(1, momentum=None)
+    )
     return train_then_eval_block(block, x, seed)
+
+
 # --8<-- [end:width]
 
 
 @torch.no_grad()
-def train_then_eval_block(block: nn.Module, batches, seed: int = 0) -> float:
+def train_then_eval_block(
+    block: nn.Module, batches, seed: int = 0
+) -> float:
     """Train-mode passes over the batches, then the variance of the
     eval-mode output on the same data."""
     block.train()
@@ -108,7 +130,8 @@ WIDTHS = (1, 16, 256)
 
 @functools.cache
 def shift_table(shared: float) -> tuple[float, ...]:
-    """measured_shift at each of WIDTHS, p = 0.5 (computed once per process)."""
+    """measured_shift at each of WIDTHS, p = 0.5
+    (computed once per process)."""
     return tuple(measured_shift(w, 0.5, shared) for w in WIDTHS)
 
 
@@ -156,11 +179,13 @@ def main() -> None:
     for width in (1, 16, 256):
         shared = measured_shift(width, p=0.5, shared=0.5)
         alone = measured_shift(width, p=0.5, shared=0.0)
-        print(f"width {width:3d}: eval/train variance {shared:.2f} "
-              f"(correlated inputs), {alone:.2f} (independent)")
-        #> width   1: eval/train variance 0.51 (correlated inputs), 0.51 (independent)
-        #> width  16: eval/train variance 0.90 (correlated inputs), 0.49 (independent)
-        #> width 256: eval/train variance 0.99 (correlated inputs), 0.50 (independent)
+        print(
+            f"width {width:3d}: eval/train variance",
+            f"{shared:.2f} correlated, {alone:.2f} independent",
+        )
+        #> width   1: eval/train variance 0.51 correlated, 0.51 independent
+        #> width  16: eval/train variance 0.90 correlated, 0.49 independent
+        #> width 256: eval/train variance 0.99 correlated, 0.50 independent
     # --8<-- [end:demo-width]
 
 

@@ -1,4 +1,5 @@
-"""Forgetting model.eval(): dropout makes predictions random, BatchNorm makes them batch-dependent."""
+"""Forgetting model.eval(): dropout makes predictions random, BatchNorm
+makes them batch-dependent."""
 
 import torch
 from torch import nn
@@ -17,6 +18,8 @@ def batchnorm_net(seed: int = 0) -> nn.Module:
     return nn.Sequential(
         nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2)
     )
+
+
 # --8<-- [end:models]
 
 
@@ -32,11 +35,14 @@ def two_calls(model, x):
 def in_two_batches(model, x, batch_a, batch_b):
     """The output for the one example x, batched with a, then with b."""
     if x.dim() < 1 or len(x) != 1:
-        raise ValueError(f"x must hold one example, shape (1, ...), "
-                         f"got {tuple(x.shape)}")
+        raise ValueError(
+            f"x must hold one example, shape (1, ...), got {tuple(x.shape)}"
+        )
     out_a = model(torch.cat([x, batch_a]))
     out_b = model(torch.cat([x, batch_b]))
     return out_a[0], out_b[0]
+
+
 # --8<-- [end:probes]
 
 
@@ -54,6 +60,8 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     finally:
         for module, training in modes:  # the training loop goes on
             module.training = training
+
+
 # --8<-- [end:predict]
 
 
@@ -62,7 +70,8 @@ def inputs(seed: int = 1):
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(1, 4, generator=generator)
     batch_a = torch.randn(7, 4, generator=generator)
-    batch_b = torch.randn(7, 4, generator=generator) + 2.0  # a batch from elsewhere
+    # a batch from elsewhere
+    batch_b = torch.randn(7, 4, generator=generator) + 2.0
     return x, batch_a, batch_b
 
 

@@ -1,4 +1,5 @@
-"""F.dropout defaults to training=True: it keeps dropping after model.eval() unless told otherwise."""
+"""F.dropout defaults to training=True: it keeps dropping after model.eval()
+unless told otherwise."""
 
 import torch
 import torch.nn.functional as F
@@ -21,10 +22,14 @@ class FixedHead(BuggyHead):
     def forward(self, x):
         # self.training is what model.train() / model.eval() set
         return F.dropout(x, self.p, training=self.training)
+
+
 # --8<-- [end:heads]
 
 
-def zero_fraction_in_eval(head: nn.Module, n: int = 10_000, seed: int = 0) -> float:
+def zero_fraction_in_eval(
+    head: nn.Module, n: int = 10_000, seed: int = 0
+) -> float:
     """Share of inputs zeroed by the head after .eval(): should be 0."""
     torch.manual_seed(seed)
     return (head.eval()(torch.ones(n)) == 0).float().mean().item()

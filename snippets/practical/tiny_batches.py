@@ -1,6 +1,8 @@
-"""BatchNorm with tiny batches: noisy statistics, an error at batch size 1, and two batch-free norms."""
+"""BatchNorm with tiny batches: noisy statistics, an error at batch size 1,
+and two batch-free norms."""
 
 import copy
+import textwrap
 
 import torch
 from torch import nn
@@ -26,6 +28,8 @@ def batch_statistics_spread(batch_size: int, n_batches: int = 10_000):
     means = x.mean(dim=1)
     variances = x.var(dim=1, correction=0)  # what BN divides by
     return means.std().item(), variances.std().item()
+
+
 # --8<-- [end:spread]
 
 
@@ -45,6 +49,8 @@ def norms(channels: int = 8) -> dict[str, nn.Module]:
         "GroupNorm": nn.GroupNorm(num_groups=4, num_channels=channels),
         "LayerNorm": nn.LayerNorm([channels, 5, 5]),  # over (C, H, W)
     }
+
+
 # --8<-- [end:independent]
 
 
@@ -82,8 +88,9 @@ def main() -> None:
     try:
         nn.BatchNorm1d(4).train()(torch.randn(1, 4))
     except ValueError as error:
-        print(error)
-        #> Expected more than 1 value per channel when training, got input size torch.Size([1, 4])
+        print(textwrap.fill(str(error), 64))
+        #> Expected more than 1 value per channel when training, got input
+        #> size torch.Size([1, 4])
     # --8<-- [end:demo-one]
 
     # --8<-- [start:demo-independent]

@@ -34,7 +34,9 @@ def test_the_shift_follows_the_drop_rate():
     assert out == pytest.approx(0.8, abs=0.03)
 
 
-@pytest.mark.parametrize("kwargs, name", [({"p": 1.0, "var": 1.0}, "drop probability p"), ({"p": 0.5, "var": -1.0}, "var must be")])
+@pytest.mark.parametrize(
+    "kwargs, name", [({"p": 1.0, "var": 1.0}, "drop probability p"), ({"p": 0.5, "var": -1.0}, "var must be")]
+)
 def test_bad_input_is_refused(kwargs, name):
     with pytest.raises(ValueError, match=name):
         dbn.dropout_variance(0.0, **kwargs)

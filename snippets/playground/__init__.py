@@ -1,1 +1,2 @@
-"""The playground widgets: the Python side of what the dropout, batch-norm and mask widgets compute."""
+"""The playground widgets: the Python side of what the dropout, batch-norm
+and mask widgets compute."""

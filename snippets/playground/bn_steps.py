@@ -1,4 +1,5 @@
-"""The batch-norm calculator's arithmetic: the chapter's batch norm, for one channel typed as a list."""
+"""The batch-norm calculator's arithmetic: the chapter's batch norm, for one
+channel typed as a list."""
 
 import math
 
@@ -10,35 +11,56 @@ from snippets.batchnorm.pytorch import eval_batch_norm, update_running_stats
 
 # --8<-- [start:calculator]
 def column(values) -> torch.Tensor:
-    """A typed list is N examples of C = 1 channel: shape (N, 1), in double precision like
-    the calculator's JavaScript numbers."""
+    """A typed list is N examples of C = 1 channel: shape (N, 1), in double
+    precision like the calculator's JavaScript numbers."""
     return torch.tensor(values, dtype=torch.float64).reshape(-1, 1)
 
 
 def param(value: float) -> torch.Tensor:
-    return torch.tensor([float(value)], dtype=torch.float64)  # one value per channel
+    # one value per channel
+    return torch.tensor([float(value)], dtype=torch.float64)
 
 
 def calculator_steps(values, gamma: float, beta: float, eps: float) -> dict:
-    """Training mode: mu, sigma^2, x_hat and y for the batch, as the calculator shows them."""
+    """Training mode: mu, sigma^2, x_hat and y for the batch, as the
+    calculator shows them."""
     steps = batch_norm(column(values), param(gamma), param(beta), eps)
-    return {"mean": steps.mean[0], "var": steps.var[0], "x_hat": steps.x_hat[:, 0], "y": steps.y[:, 0]}
+    return {
+        "mean": steps.mean[0],
+        "var": steps.var[0],
+        "x_hat": steps.x_hat[:, 0],
+        "y": steps.y[:, 0],
+    }
 
 
 def training_run(batches, momentum: float):
-    """Running mean and variance after each training step, from a fresh layer (0 and 1)."""
+    """Running mean and variance after each training step, from a fresh
+    layer (0 and 1)."""
     running_mean, running_var = param(0.0), param(1.0)
     history = []
     for values in batches:
-        running_mean, running_var = update_running_stats(running_mean, running_var, column(values), momentum)
+        running_mean, running_var = update_running_stats(
+            running_mean, running_var, column(values), momentum
+        )
         history.append((running_mean[0], running_var[0]))
     return history
 
 
-def calculator_eval(values, running_mean, running_var, gamma: float, beta: float, eps: float):
+def calculator_eval(
+    values, running_mean, running_var, gamma: float, beta: float, eps: float
+):
     """Evaluation mode: the running statistics replace the batch's own."""
-    out = eval_batch_norm(column(values), param(running_mean), param(running_var), param(gamma), param(beta), eps)
+    out = eval_batch_norm(
+        column(values),
+        param(running_mean),
+        param(running_var),
+        param(gamma),
+        param(beta),
+        eps,
+    )
     return out[:, 0]
+
+
 # --8<-- [end:calculator]
 
 
@@ -49,7 +71,7 @@ GAMMA, BETA, EPS, MOMENTUM = 2.0, 1.0, 1e-5, 0.1
 
 def facts() -> dict:
     steps = calculator_steps(X, GAMMA, BETA, EPS)
-    (mean1, var1), = training_run([X], MOMENTUM)
+    ((mean1, var1),) = training_run([X], MOMENTUM)
     return {
         "x": X,
         "x_text": ", ".join(f"{v:g}" for v in X),
@@ -81,11 +103,18 @@ def main() -> None:
         #> x_hat = [-1.3416 -0.4472  0.4472  1.3416]
         #>     y = [-1.6833  0.1056  1.8944  3.6833]
 
-    # One training step from a fresh layer, with momentum 0.1, then evaluation mode:
-    (mean, var), = training_run([[2, 4, 6, 8]], momentum=0.1)
+    # One training step from a fresh layer, with momentum 0.1, then
+    # evaluation mode:
+    ((mean, var),) = training_run([[2, 4, 6, 8]], momentum=0.1)
     print(f"running mean {mean.item():.4f}, running var {var.item():.4f}")
     #> running mean 0.5000, running var 1.5667
-    print(calculator_eval([2, 4, 6, 8], mean, var, gamma=2.0, beta=1.0, eps=1e-5).numpy().round(4))
+    print(
+        calculator_eval(
+            [2, 4, 6, 8], mean, var, gamma=2.0, beta=1.0, eps=1e-5
+        )
+        .numpy()
+        .round(4)
+    )
     #> [ 3.3968  6.5925  9.7883 12.984 ]
     # --8<-- [end:demo]
 

@@ -1,4 +1,5 @@
-"""Masks over time in an RNN: a fresh dropout mask at every step, or one mask locked for the sequence."""
+"""Masks over time in an RNN: a fresh dropout mask at every step, or one
+mask locked for the sequence."""
 
 import torch
 
@@ -12,14 +13,24 @@ def check_steps(steps: int) -> int:
 
 
 # --8<-- [start:masks]
-def fresh_masks(steps: int, units: int, p: float, generator=None) -> torch.Tensor:
-    """Naive dropout: a new coin for every unit at every time step (rows are steps)."""
+def fresh_masks(
+    steps: int, units: int, p: float, generator=None
+) -> torch.Tensor:
+    """Naive dropout: a new coin for every unit at every time step
+    (rows are steps)."""
     return bernoulli_mask((check_steps(steps), units), p, generator)
 
 
-def locked_masks(steps: int, units: int, p: float, generator=None) -> torch.Tensor:
-    """Variational (locked) dropout: one coin per unit, reused at every step."""
-    return bernoulli_mask((1, units), p, generator).expand(check_steps(steps), units)
+def locked_masks(
+    steps: int, units: int, p: float, generator=None
+) -> torch.Tensor:
+    """Variational (locked) dropout: one coin per unit, reused at every
+    step."""
+    return bernoulli_mask((1, units), p, generator).expand(
+        check_steps(steps), units
+    )
+
+
 # --8<-- [end:masks]
 
 
@@ -31,9 +42,16 @@ def kept_throughout(p: float, steps: int, locked: bool) -> float:
 
 
 def expected_flips(p: float, steps: int, locked: bool) -> float:
-    """Expected number of times a unit's mask changes between consecutive steps."""
+    """Expected number of times a unit's mask changes between consecutive
+    steps."""
     # Two independent coins differ with probability 2 p (1 - p).
-    return 0.0 if locked else (check_steps(steps) - 1) * 2 * check_drop_prob(p) * (1 - p)
+    return (
+        0.0
+        if locked
+        else (check_steps(steps) - 1) * 2 * check_drop_prob(p) * (1 - p)
+    )
+
+
 # --8<-- [end:odds]
 
 
@@ -71,11 +89,15 @@ def main() -> None:
     #>         [1, 1, 1, 1, 1, 0, 0, 0],
     #>         [1, 1, 1, 1, 1, 0, 0, 0]], dtype=torch.int32)
     for locked in (False, True):
-        kept, flips = kept_throughout(0.3, 12, locked), expected_flips(0.3, 12, locked)
+        kept = kept_throughout(0.3, 12, locked)
+        flips = expected_flips(0.3, 12, locked)
         name = "locked" if locked else "fresh "
-        print(f"{name}: kept at all 12 steps with probability {kept:.4f}, {flips:.2f} changes")
-        #> fresh : kept at all 12 steps with probability 0.0138, 4.62 changes
-        #> locked: kept at all 12 steps with probability 0.7000, 0.00 changes
+        print(
+            f"{name}: P(kept at all 12 steps) = {kept:.4f},",
+            f"{flips:.2f} changes",
+        )
+        #> fresh : P(kept at all 12 steps) = 0.0138, 4.62 changes
+        #> locked: P(kept at all 12 steps) = 0.7000, 0.00 changes
     # --8<-- [end:demo]
 
 

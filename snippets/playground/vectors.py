@@ -1,4 +1,5 @@
-"""Test vectors shared by Python and the widgets' JavaScript: inputs, and the exact text a widget must show."""
+"""Test vectors shared by Python and the widgets' JavaScript: inputs, and
+the exact text a widget must show."""
 
 import json
 import re
@@ -10,25 +11,41 @@ import torch
 from snippets.dropout.inverted import inverted_dropout
 from snippets.playground import bn_steps, dropout_grid, time_masks
 
-JSON_PATH = Path(__file__).resolve().parents[2] / "docs" / "assets" / "vectors.json"
+JSON_PATH = (
+    Path(__file__).resolve().parents[2] / "docs" / "assets" / "vectors.json"
+)
 
 
 # --8<-- [start:display]
 def display(x: float, digits: int) -> str:
-    """The text a widget shows for x: JavaScript's x.toFixed(digits), without "-0.00"."""
-    # toFixed rounds the exact binary value half away from zero; Decimal(x) is that exact value.
-    text = str(Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
-    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+    """The text a widget shows for x: JavaScript's x.toFixed(digits),
+    without "-0.00"."""
+    # toFixed rounds the exact binary value half away from zero; Decimal(x)
+    # is that exact value.
+    text = str(
+        Decimal(x).quantize(
+            Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP
+        )
+    )
+    return (
+        text[1:] if text.startswith("-") and not text.strip("-0.") else text
+    )
+
+
 # --8<-- [end:display]
 
 
-# ASCII digits only, as in JavaScript (Python's \d would also accept other scripts' digits).
-NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# ASCII digits only, as in JavaScript (Python's \d would also accept other
+# scripts' digits).
+NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+)
 
 
 # --8<-- [start:parse]
 def parse_number(text: str, name: str) -> float:
-    """What a widget accepts in a number field, with the message it shows otherwise."""
+    """What a widget accepts in a number field, with the message it shows
+    otherwise."""
     text = text.strip()
     if not text:
         raise ValueError(f"{name}: enter a number")
@@ -41,17 +58,29 @@ def parse_number(text: str, name: str) -> float:
 
 
 def parse_batch(text: str) -> list[float]:
-    values = [parse_number(token, "Batch") for token in re.split(r"[\s,;]+", text.strip()) if token]
+    values = [
+        parse_number(token, "Batch")
+        for token in re.split(r"[\s,;]+", text.strip())
+        if token
+    ]
     if len(values) < 2:
-        raise ValueError("Batch: enter at least two numbers; one value has no spread to normalize")
+        raise ValueError(
+            "Batch: enter at least two numbers; "
+            "one value has no spread to normalize"
+        )
     return values
 
 
 def parse_drop_prob(text: str) -> float:
     p = parse_number(text, "p")
     if not 0 <= p < 1:
-        raise ValueError("p: must be at least 0 and below 1 (p = 1 drops every unit and 1/(1 - p) is infinite)")
+        raise ValueError(
+            "p: must be at least 0 and below 1 "
+            "(p = 1 drops every unit and 1/(1 - p) is infinite)"
+        )
     return p
+
+
 # --8<-- [end:parse]
 
 
@@ -88,55 +117,111 @@ def batchnorm_vectors() -> dict:
     cases = [
         (bn_steps.X, bn_steps.GAMMA, bn_steps.BETA, bn_steps.EPS),
         ([1.5, -0.25, 3.0], 1.0, 0.0, 1e-5),
-        ([10, 10, 10, 10], 0.5, -2.0, 1e-3),  # a constant batch: x_hat = 0, y = beta
+        # a constant batch: x_hat = 0, y = beta
+        ([10, 10, 10, 10], 0.5, -2.0, 1e-3),
         ([0.1, 0.2, 0.4, 0.8, 1.6], -1.5, 0.25, 0.1),
         ([-3, 7], 3.0, 2.0, 1.0),
     ]
     steps = []
     for x, gamma, beta, eps in cases:
         out = bn_steps.calculator_steps(x, gamma, beta, eps)
-        steps.append({
-            "x": ", ".join(f"{v:g}" for v in x), "gamma": f"{gamma:g}", "beta": f"{beta:g}", "eps": f"{eps:g}",
-            "mean": display(out["mean"].item(), 4), "var": display(out["var"].item(), 4),
-            "centred": [display(v - out["mean"].item(), 4) for v in x],
-            "x_hat": [display(v, 4) for v in out["x_hat"].tolist()],
-            "y": [display(v, 4) for v in out["y"].tolist()],
-        })
+        steps.append(
+            {
+                "x": ", ".join(f"{v:g}" for v in x),
+                "gamma": f"{gamma:g}",
+                "beta": f"{beta:g}",
+                "eps": f"{eps:g}",
+                "mean": display(out["mean"].item(), 4),
+                "var": display(out["var"].item(), 4),
+                "centred": [display(v - out["mean"].item(), 4) for v in x],
+                "x_hat": [display(v, 4) for v in out["x_hat"].tolist()],
+                "y": [display(v, 4) for v in out["y"].tolist()],
+            }
+        )
     batches = [[2, 4, 6, 8], [1, 3], [5, 5.5, 6, 6.5, 7], [-1, 0, 4]]
     running = []
     for momentum in (0.1, 0.5):
         history = bn_steps.training_run(batches, momentum)
-        running.append({
-            "batches": [", ".join(f"{v:g}" for v in b) for b in batches],
-            "momentum": f"{momentum:g}",
-            "gamma": f"{bn_steps.GAMMA:g}", "beta": f"{bn_steps.BETA:g}", "eps": f"{bn_steps.EPS:g}",
-            "running_mean": [display(m.item(), 4) for m, _ in history],
-            "running_var": [display(v.item(), 4) for _, v in history],
-            "eval_y": [display(v, 4) for v in bn_steps.calculator_eval(
-                batches[-1], *history[-1], bn_steps.GAMMA, bn_steps.BETA, bn_steps.EPS).tolist()],
-        })
-    bad = [("batch", text, message(parse_batch, text)) for text in ["", "  ", "1, two, 3", "4", "1, 1e9"]]
-    bad += [("gamma", text, message(parse_number, text, "γ")) for text in ["", "abc"]]
-    bad += [("eps", text, message(parse_positive, text, "ε")) for text in ["0", "-1e-5"]]
-    bad += [("momentum", text, message(parse_momentum, text)) for text in ["1.5", "x"]]
-    return {"steps": steps, "running": running, "bad": [dict(zip(("field", "input", "message"), b)) for b in bad]}
+        running.append(
+            {
+                "batches": [
+                    ", ".join(f"{v:g}" for v in b) for b in batches
+                ],
+                "momentum": f"{momentum:g}",
+                "gamma": f"{bn_steps.GAMMA:g}",
+                "beta": f"{bn_steps.BETA:g}",
+                "eps": f"{bn_steps.EPS:g}",
+                "running_mean": [display(m.item(), 4) for m, _ in history],
+                "running_var": [display(v.item(), 4) for _, v in history],
+                "eval_y": [
+                    display(v, 4)
+                    for v in bn_steps.calculator_eval(
+                        batches[-1],
+                        *history[-1],
+                        bn_steps.GAMMA,
+                        bn_steps.BETA,
+                        bn_steps.EPS,
+                    ).tolist()
+                ],
+            }
+        )
+    bad = [
+        ("batch", text, message(parse_batch, text))
+        for text in ["", "  ", "1, two, 3", "4", "1, 1e9"]
+    ]
+    bad += [
+        ("gamma", text, message(parse_number, text, "γ"))
+        for text in ["", "abc"]
+    ]
+    bad += [
+        ("eps", text, message(parse_positive, text, "ε"))
+        for text in ["0", "-1e-5"]
+    ]
+    bad += [
+        ("momentum", text, message(parse_momentum, text))
+        for text in ["1.5", "x"]
+    ]
+    return {
+        "steps": steps,
+        "running": running,
+        "bad": [dict(zip(("field", "input", "message"), b)) for b in bad],
+    }
 
 
 def dropout_vectors() -> dict:
     h = dropout_grid.feature_map()
-    cases = [("element", 0.5, 1), ("channel", 0.25, 2), ("block", 0.3, 3), ("element", 0.0, 4), ("element", 0.9, 5)]
+    cases = [
+        ("element", 0.5, 1),
+        ("channel", 0.25, 2),
+        ("block", 0.3, 3),
+        ("element", 0.0, 4),
+        ("element", 0.9, 5),
+    ]
     masks = []
     for mode, p, seed in cases:
-        mask = dropout_grid.sample_mask(mode, h.shape, p, torch.Generator().manual_seed(seed))
-        masks.append({
-            "mode": mode, "p": f"{p:g}",
-            "mask": mask.int().tolist(),
-            "scale": display(1 / (1 - p), 2),
-            "gamma": display(dropout_grid.block_seed_rate(p, dropout_grid.BLOCK), 4),
-            "kept": int(mask.sum().item()),
-            "output": [[[display(v, 2) for v in row] for row in channel] for channel in inverted_dropout(h, mask, p).tolist()],
-        })
-    bad = [("p", text, message(parse_drop_prob, text)) for text in ["", "half", "1", "1.5", "-0.1"]]
+        mask = dropout_grid.sample_mask(
+            mode, h.shape, p, torch.Generator().manual_seed(seed)
+        )
+        masks.append(
+            {
+                "mode": mode,
+                "p": f"{p:g}",
+                "mask": mask.int().tolist(),
+                "scale": display(1 / (1 - p), 2),
+                "gamma": display(
+                    dropout_grid.block_seed_rate(p, dropout_grid.BLOCK), 4
+                ),
+                "kept": int(mask.sum().item()),
+                "output": [
+                    [[display(v, 2) for v in row] for row in channel]
+                    for channel in inverted_dropout(h, mask, p).tolist()
+                ],
+            }
+        )
+    bad = [
+        ("p", text, message(parse_drop_prob, text))
+        for text in ["", "half", "1", "1.5", "-0.1"]
+    ]
     return {
         "h": h.tolist(),
         "channels": dropout_grid.CHANNELS,
@@ -149,29 +234,64 @@ def dropout_vectors() -> dict:
 def masks_vectors() -> dict:
     odds = []
     for p, steps in [(0.3, 12), (0.5, 2), (0.1, 24), (0.0, 5), (0.95, 10)]:
-        odds.append({
-            "p": f"{p:g}", "steps": str(steps),
-            **{f"{kind}_{name}": display(fn(p, steps, locked=kind == "locked"), digits)
-               for kind in ("fresh", "locked")
-               for name, fn, digits in (("kept", time_masks.kept_throughout, 4), ("flips", time_masks.expected_flips, 2))},
-        })
-    bad = [("p", text, message(parse_drop_prob, text)) for text in ["", "1"]]
-    bad += [("steps", text, message(parse_steps, text)) for text in ["", "1", "2.5", "100", "ten"]]
-    return {"units": time_masks.UNITS, "odds": odds, "bad": [dict(zip(("field", "input", "message"), b)) for b in bad]}
+        odds.append(
+            {
+                "p": f"{p:g}",
+                "steps": str(steps),
+                **{
+                    f"{kind}_{name}": display(
+                        fn(p, steps, locked=kind == "locked"), digits
+                    )
+                    for kind in ("fresh", "locked")
+                    for name, fn, digits in (
+                        ("kept", time_masks.kept_throughout, 4),
+                        ("flips", time_masks.expected_flips, 2),
+                    )
+                },
+            }
+        )
+    bad = [
+        ("p", text, message(parse_drop_prob, text)) for text in ["", "1"]
+    ]
+    bad += [
+        ("steps", text, message(parse_steps, text))
+        for text in ["", "1", "2.5", "100", "ten"]
+    ]
+    return {
+        "units": time_masks.UNITS,
+        "odds": odds,
+        "bad": [dict(zip(("field", "input", "message"), b)) for b in bad],
+    }
 
 
 def build() -> dict:
-    return {"batchnorm": batchnorm_vectors(), "dropout": dropout_vectors(), "masks": masks_vectors()}
+    return {
+        "batchnorm": batchnorm_vectors(),
+        "dropout": dropout_vectors(),
+        "masks": masks_vectors(),
+    }
 
 
 def dumps(value, indent: str = "") -> str:
-    """JSON with every list of plain values on one line: the committed file diffs readably."""
+    """JSON with every list of plain values on one line: the committed file
+    diffs readably."""
     inner = indent + " "
     if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(k)}: {dumps(v, inner)}" for k, v in value.items()]
+        items = [
+            f"{inner}{json.dumps(k)}: {dumps(v, inner)}"
+            for k, v in value.items()
+        ]
         text = "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    elif isinstance(value, list) and any(isinstance(v, (list, dict)) for v in value):
-        text = "[\n" + ",\n".join(inner + dumps(v, inner) for v in value) + "\n" + indent + "]"
+    elif isinstance(value, list) and any(
+        isinstance(v, (list, dict)) for v in value
+    ):
+        text = (
+            "[\n"
+            + ",\n".join(inner + dumps(v, inner) for v in value)
+            + "\n"
+            + indent
+            + "]"
+        )
     else:
         text = json.dumps(value, ensure_ascii=False)
     return text + ("\n" if not indent else "")
@@ -179,13 +299,18 @@ def dumps(value, indent: str = "") -> str:
 
 def main() -> None:
     # --8<-- [start:demo]
-    print(display(0.125, 2), display(-0.125, 2), display(-0.00001, 4))  # as JavaScript shows them
+    # as JavaScript shows them
+    print(display(0.125, 2), display(-0.125, 2), display(-0.00001, 4))
     #> 0.13 -0.13 0.0000
-    print(message(parse_drop_prob, "1"))
-    #> p: must be at least 0 and below 1 (p = 1 drops every unit and 1/(1 - p) is infinite)
+    print(message(parse_drop_prob, "0,5"))
+    #> p: "0,5" is not a number
     vectors = build()
     for widget, table in vectors.items():
-        cases = {name: len(v) for name, v in table.items() if isinstance(v, list) and isinstance(v[0], dict)}
+        cases = {
+            name: len(v)
+            for name, v in table.items()
+            if isinstance(v, list) and isinstance(v[0], dict)
+        }
         print(widget, cases)
         #> batchnorm {'steps': 5, 'running': 2, 'bad': 11}
         #> dropout {'masks': 5, 'bad': 5}

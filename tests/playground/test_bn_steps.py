@@ -20,20 +20,20 @@ def torch_layer(gamma, beta, eps, momentum):
     return layer
 
 
-@given(x=values, gamma=st.floats(-3, 3), beta=st.floats(-3, 3), eps=st.floats(1e-6, 1.0),
-       momentum=st.floats(0.0, 1.0))
+@given(x=values, gamma=st.floats(-3, 3), beta=st.floats(-3, 3), eps=st.floats(1e-6, 1.0), momentum=st.floats(0.0, 1.0))
 @settings(max_examples=40, deadline=None)
 def test_calculator_equals_pytorch_in_train_and_eval(x, gamma, beta, eps, momentum):
     layer = torch_layer(gamma, beta, eps, momentum).train()
     expected = layer(bn_steps.column(x))[:, 0].detach()
     torch.testing.assert_close(bn_steps.calculator_steps(x, gamma, beta, eps)["y"], expected)
 
-    (mean, var), = bn_steps.training_run([x], momentum)
+    ((mean, var),) = bn_steps.training_run([x], momentum)
     torch.testing.assert_close(mean, layer.running_mean[0])
     torch.testing.assert_close(var, layer.running_var[0])
     layer.eval()
-    torch.testing.assert_close(bn_steps.calculator_eval(x, mean, var, gamma, beta, eps),
-                               layer(bn_steps.column(x))[:, 0].detach())
+    torch.testing.assert_close(
+        bn_steps.calculator_eval(x, mean, var, gamma, beta, eps), layer(bn_steps.column(x))[:, 0].detach()
+    )
 
 
 def test_running_statistics_over_several_batches_equal_pytorch():

@@ -40,7 +40,7 @@ def test_block_masks_drop_whole_squares():
     dropped = (mask == 0).nonzero().tolist()
     assert dropped
     for i, j in dropped:
-        windows = [mask[max(a, 0):a + 3, max(b, 0):b + 3] for a in range(i - 2, i + 1) for b in range(j - 2, j + 1)]
+        windows = [mask[max(a, 0) : a + 3, max(b, 0) : b + 3] for a in range(i - 2, i + 1) for b in range(j - 2, j + 1)]
         assert any((w == 0).all() for w in windows)
 
 

@@ -53,8 +53,13 @@ def test_numbers_the_fields_accept(text, value):
 
 @pytest.mark.parametrize(
     "text, message",
-    [("", "x: enter a number"), ("abc", 'x: "abc" is not a number'), ("1,5", 'x: "1,5" is not a number'),
-     ("nan", 'x: "nan" is not a number'), ("1e999", "x: 1e999 is too large")],
+    [
+        ("", "x: enter a number"),
+        ("abc", 'x: "abc" is not a number'),
+        ("1,5", 'x: "1,5" is not a number'),
+        ("nan", 'x: "nan" is not a number'),
+        ("1e999", "x: 1e999 is too large"),
+    ],
 )
 def test_bad_numbers_get_a_message_naming_the_field(text, message):
     with pytest.raises(ValueError, match=message):
@@ -97,8 +102,14 @@ def test_vectors_cover_what_the_widgets_must_show():
     assert {case["mode"] for case in drop["masks"]} == {"element", "channel", "block"}
     assert {"0", "0.9"} <= {case["p"] for case in drop["masks"]}
     assert {b["input"] for b in drop["bad"]} >= {"", "half", "1"}
-    assert masks["odds"][0] == {"p": "0.3", "steps": "12", "fresh_kept": "0.0138", "fresh_flips": "4.62",
-                                "locked_kept": "0.7000", "locked_flips": "0.00"}
+    assert masks["odds"][0] == {
+        "p": "0.3",
+        "steps": "12",
+        "fresh_kept": "0.0138",
+        "fresh_flips": "4.62",
+        "locked_kept": "0.7000",
+        "locked_flips": "0.00",
+    }
     assert not any(s in json.dumps(built) for s in ("NaN", "Infinity"))
 
 

@@ -3,12 +3,8 @@ a test claim without a page fails the test run, and a missing or stale report ne
 "tested" (and fails a CI build)."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -28,15 +24,25 @@ def project(tmp_path, page: str, test: str) -> Path:
     return tmp_path
 
 
-def fake_config(root: Path):
-    return SimpleNamespace(config_file_path=str(root / "mkdocs.yml"), docs_dir=str(root / "docs"), repo_url="https://example.org/r")
+def configure(root: Path) -> None:
+    """What the site's Markdown extension does before the first page that has a claim."""
+    claims.configure(root, root / "docs", "https://example.org/r")
 
 
-def run_pytest(root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "docs_hooks.claims", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=root, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+def render(root: Path, markdown: str) -> str:
+    return claims.render(markdown, root, root / "docs", "https://example.org/r")
+
+
+WORKERS = pytest.mark.parametrize("workers", [[], ["-p", "xdist", "-n", "2"]], ids=["one-process", "xdist"])
+
+
+def run_pytest(pytester, monkeypatch, workers: list[str]):
+    """pytest on the project in pytester.path, in this process; with -n, xdist's workers run
+    the tests in processes of their own and send their reports here."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the workers import docs_hooks
+    # Only the plugins named: a worker that loads every installed one starts seconds later.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    return pytester.runpytest_inprocess("-p", "docs_hooks.claims", "-q", "-p", "no:cacheprovider", *workers, "tests")
 
 
 def test_the_site_makes_at_least_thirty_claims_and_every_one_has_a_test():
@@ -55,24 +61,33 @@ def test_sentence_before_a_marker():
 def test_a_page_claim_without_a_test_fails_the_build(tmp_path):
     root = project(tmp_path, "It is so. <!-- claim: x/orphan -->\n", "def test_nothing():\n    pass\n")
     with pytest.raises(claims.ClaimError, match="no test declares: x/orphan"):
-        claims.on_config(fake_config(root))
+        configure(root)
 
 
-def test_a_test_claim_without_a_page_fails_the_test_run(tmp_path):
-    root = project(tmp_path, "No claims here.\n", """
+@WORKERS
+def test_a_test_claim_without_a_page_fails_the_test_run(pytester, monkeypatch, workers):
+    root = project(pytester.path, "No claims here.\n", """
         import pytest
+
+        def test_fine():
+            pass
 
         @pytest.CLAIM("x/unknown")
         def test_it():
             pass
         """)
-    result = run_pytest(root)
-    assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
-    assert "tests declare claims that no page makes" in result.stderr and "x/unknown" in result.stderr
+    result = run_pytest(pytester, monkeypatch, workers)
+    output = result.stdout.str()
+    assert result.ret != 0, output
+    assert "tests declare claims that no page makes:\n  x/unknown: tests/test_x.py::test_it" in output
+    assert result.parseoutcomes() == {"errors": 1}, "the file fails to collect: no test runs"
+    assert not (root / claims.REPORT).exists()
 
 
-def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(tmp_path, monkeypatch):
-    root = project(tmp_path, "It holds. <!-- claim: x/holds -->\n\nIt breaks. <!-- claim: x/breaks -->\n", """
+@WORKERS
+def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(pytester, monkeypatch, workers):
+    page = "It holds. <!-- claim: x/holds -->\n\nIt breaks. <!-- claim: x/breaks -->\n"
+    root = project(pytester.path, page, """
         import pytest
 
         @pytest.CLAIM("x/holds")
@@ -83,16 +98,22 @@ def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(tmp_path, monke
         def test_breaks():
             assert 1 + 1 == 3
         """)
-    result = run_pytest(root)
-    assert result.returncode == 1, result.stdout
+    result = run_pytest(pytester, monkeypatch, workers)
+    assert result.ret == 1, result.stdout.str()
+    assert result.parseoutcomes() == {"passed": 1, "failed": 1}
+    assert ("bringing up nodes" in result.stdout.str()) == bool(workers), "xdist ran when asked"
     report = json.loads((root / claims.REPORT).read_text())
-    assert report["claims"]["x/holds"][0]["outcome"] == "passed"
-    assert report["claims"]["x/breaks"][0]["outcome"] == "failed"
-    assert report["claims"]["x/holds"][0]["test"] == "tests/test_x.py::test_holds"
+    lines = (root / "tests" / "test_x.py").read_text().splitlines()
+    assert report["claims"] == {
+        "x/holds": [{"test": "tests/test_x.py::test_holds", "path": "tests/test_x.py", "outcome": "passed",
+                     "line": lines.index('@pytest.mark' '.claim("x/holds")') + 1}],
+        "x/breaks": [{"test": "tests/test_x.py::test_breaks", "path": "tests/test_x.py", "outcome": "failed",
+                      "line": lines.index('@pytest.mark' '.claim("x/breaks")') + 1}],
+    }
+    assert report["fingerprint"] == claims.fingerprint(root)
 
     monkeypatch.delenv("CI", raising=False)
-    claims.on_config(fake_config(root))
-    html = claims.on_page_markdown("It holds. <!-- claim: x/holds --> It breaks. <!-- claim: x/breaks -->", page=None)
+    html = render(root, "It holds. <!-- claim: x/holds --> It breaks. <!-- claim: x/breaks -->")
     assert 'class="claim claim--ok"' in html and "Tested by tests/test_x.py::test_holds with torch" in html
     assert 'href="https://example.org/r/blob/main/tests/test_x.py#L' in html
     assert 'class="claim claim--failed"' in html and "test failing" in html
@@ -102,20 +123,18 @@ def test_a_stale_or_missing_report_never_shows_tested(tmp_path, monkeypatch):
     root = project(tmp_path, "It holds. <!-- claim: x/holds -->\n", '@pytest.CLAIM("x/holds")\n')
     monkeypatch.delenv("CI", raising=False)
 
-    claims.on_config(fake_config(root))  # no report at all
-    html = claims.on_page_markdown("<!-- claim: x/holds -->", page=None)
+    html = render(root, "<!-- claim: x/holds -->")  # no report at all
     assert "not verified in this build" in html and "claim--ok" not in html
 
     (root / "reports").mkdir()
     (root / claims.REPORT).write_text(json.dumps({"torch": "2", "fingerprint": "old", "claims": {
         "x/holds": [{"test": "t", "path": "t.py", "line": 1, "outcome": "passed"}]}}))
-    claims.on_config(fake_config(root))
-    html = claims.on_page_markdown("<!-- claim: x/holds -->", page=None)
+    html = render(root, "<!-- claim: x/holds -->")
     assert "not verified in this build" in html and "stale" in html
 
     monkeypatch.setenv("CI", "true")
     with pytest.raises(claims.ClaimError, match="CI build without a fresh claims report"):
-        claims.on_config(fake_config(root))
+        configure(root)
 
 
 def test_a_claim_made_twice_is_refused(tmp_path):
@@ -129,14 +148,13 @@ def test_a_wrong_fact_in_a_claim_names_its_own_page_not_the_claims_page(tmp_path
     fault of the page that makes the claim, and the error says so (with the valid keys)."""
     from docs_hooks.facts import FactError
 
-    from .conftest import fake_page
-
-    (tmp_path / "dropout").mkdir()
+    root = project(tmp_path, "", '@pytest.CLAIM("x/typo")\n')
+    (root / "docs" / "dropout").mkdir()
     marker = "[[dropout.inverted:inverted_expectd:.1f]]"
-    (tmp_path / "dropout" / "typo.md").write_text(f"# T\n\nThe mean stays {marker}. <!-- claim: x/typo -->\n")
-    monkeypatch.setattr(claims.State, "made", claims.page_claims(tmp_path))
+    (root / "docs" / "dropout" / "typo.md").write_text(f"# T\n\nThe mean stays {marker}. <!-- claim: x/typo -->\n")
+    monkeypatch.delenv("CI", raising=False)
     with pytest.raises(FactError) as caught:
-        claims.on_page_markdown(f"# Verified claims\n\n{claims.TABLE_MARKER}\n", page=fake_page("claims.md"))
+        render(root, f"# Verified claims\n\n{claims.TABLE_MARKER}\n")
     message = str(caught.value)
     assert message.startswith(f"dropout/typo.md: {marker}: ")
     assert "'inverted_expected'" in message

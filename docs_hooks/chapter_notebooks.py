@@ -169,7 +169,7 @@ def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_
         nbformat.v4.new_markdown_cell(
             f"# {name}\n\nThe code of the *{name}* chapter of *Regularization in CNN/RNN*, cell by cell "
             "in the order the pages show it. Generated from the site's snippets when the site is built; "
-            "needs Python 3.10+ with torch, numpy and matplotlib."
+            "needs Python 3.11+ with torch, numpy and matplotlib."
         ),
         nbformat.v4.new_code_cell(setup_source(module_order(files))),
     ]

@@ -27,10 +27,12 @@ FLAGS = [
 
 
 def page_paths() -> list[str]:
-    """URL path of every page built from docs/ (Markdown, and notebooks rendered as pages),
-    e.g. 'dropout/inverted/'."""
+    """URL path of every page built from docs/ (the Markdown pages, and those the pre-build
+    writes, even before it ran), e.g. 'dropout/inverted/'."""
+    from docs_hooks.prebuild import GENERATED_PAGES
+
     paths = []
-    for md in sorted([*DOCS.rglob("*.md"), *DOCS.rglob("*.ipynb")]):
+    for md in sorted({*DOCS.rglob("*.md"), *(DOCS / page for page in GENERATED_PAGES)}):
         rel = md.relative_to(DOCS).with_suffix("")
         parts = rel.parts[:-1] if rel.name in ("index", "README") else rel.parts
         paths.append("".join(f"{p}/" for p in parts))
@@ -76,6 +78,9 @@ def site(tmp_path_factory, browser):
 
     site_dir = tmp_path_factory.mktemp("browser-site")
     ci = os.environ.pop("CI", None)  # the claims report may be mid-write; see tests/site/test_build.py
+    from docs_hooks import prebuild
+
+    prebuild.main(["--no-facts"])  # the chapter notebooks and the walkthrough page
     try:
         build(load_config(str(ROOT / "mkdocs.yml"), site_dir=str(site_dir), strict=False))
     finally:

@@ -18,10 +18,12 @@ import json
 import re
 import textwrap
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from docs_hooks.facts import _BuildError
+
+if TYPE_CHECKING:  # imported where a notebook is made: a page build needs only the checks
+    import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 INCLUDE = re.compile(r'^[ \t]*--8<--\s+"(?P<path>snippets/[^":]+)(?::(?P<section>[\w-]+))?"', re.M)
@@ -155,6 +157,8 @@ def setup_source(modules: list[str], root: Path = ROOT) -> str:
 
 
 def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_url: str = "") -> nbformat.NotebookNode:
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     name = CHAPTER_TITLES.get(chapter, chapter.capitalize())
@@ -199,6 +203,8 @@ def to_percent_script(nb: nbformat.NotebookNode) -> str:
 
 # ----------------------------------------------------------------- the pre-build
 def write_notebooks(nav, docs: Path, site_url: str = "") -> list[Path]:
+    import nbformat
+
     from docs_hooks.walkthrough import write_atomic
 
     """``docs/notebooks/<chapter>.ipynb`` and ``.py`` for every chapter with code; a file whose

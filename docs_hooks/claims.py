@@ -199,15 +199,31 @@ class State:
 
 
 def _signature(root: Path, docs: Path, repo_url: str) -> tuple:
-    """Changes when a page, a test, a hooked source or the report changes (stat only)."""
-    files = [*docs.rglob("*.md"), *(f for d in SOURCES for f in (root / d).rglob("*.py")), root / REPORT]
+    """Changes when a page, a test, a hooked source or the report changes (stat only: a build
+    asks once per page that has a claim)."""
     stats = []
-    for f in sorted(files):
+
+    def walk(folder: str, suffix: str) -> None:
         try:
-            st = f.stat()
-            stats.append((str(f), st.st_mtime_ns, st.st_size))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
-            stats.append((str(f), None, None))
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    walk(entry.path, suffix)
+            elif entry.name.endswith(suffix):
+                st = entry.stat()
+                stats.append((entry.path, st.st_mtime_ns, st.st_size))
+
+    walk(str(docs), ".md")
+    for folder in SOURCES:
+        walk(str(root / folder), ".py")
+    try:
+        st = (root / REPORT).stat()
+        stats.append((str(root / REPORT), st.st_mtime_ns, st.st_size))
+    except OSError:
+        stats.append((str(root / REPORT), None, None))
     return (str(root), str(docs), repo_url, os.environ.get("CI", ""), tuple(stats))
 
 

@@ -26,10 +26,10 @@ if TYPE_CHECKING:  # imported where a notebook is made: a page build needs only 
     import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-INCLUDE = re.compile(r'^[ \t]*--8<--\s+"(?P<path>snippets/[^":]+)(?::(?P<section>[\w-]+))?"', re.M)
+INCLUDE = re.compile(r'^[ \t]*--8<--\s+"(?P<path>snippets/[^":]+)(?::(?P<section>[\w-]+))?"', re.MULTILINE)
 SECTION_START = re.compile(r"^# --8<-- \[start:([\w-]+)\]$")
 MARKER_LINE = re.compile(r"^\s*# --8<-- \[(?:start|end):[\w-]+\]\s*$")
-TITLE = re.compile(r"^#\s+(.+)$", re.M)
+TITLE = re.compile(r"^#\s+(.+)$", re.MULTILINE)
 SKIP = {"experiments", "playground"}  # the experiments have their own notebook; widgets have no code
 CHAPTER_TITLES: dict[str, str] = {}
 
@@ -57,7 +57,9 @@ def section_text(path: str, section: str | None, root: Path = ROOT) -> str:
             hint = f" (closest: {', '.join(map(repr, close))})" if close else ""
             raise IncludeError(f"{path} has no section {section!r}; it has {have}{hint}")
         start = starts[0]
-        end = next((i for i, line in enumerate(lines) if i > start and line.strip() == f"# --8<-- [end:{section}]"), None)
+        end = next(
+            (i for i, line in enumerate(lines) if i > start and line.strip() == f"# --8<-- [end:{section}]"), None
+        )
         if end is None:
             raise IncludeError(f"{path} starts section {section!r} on line {start + 1} but never ends it")
         lines = lines[start + 1 : end]
@@ -162,8 +164,11 @@ def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     name = CHAPTER_TITLES.get(chapter, chapter.capitalize())
-    includes = [(title, path, m["path"], m["section"]) for title, path in pages
-                for m in INCLUDE.finditer((docs / path).read_text(encoding="utf-8"))]
+    includes = [
+        (title, path, m["path"], m["section"])
+        for title, path in pages
+        for m in INCLUDE.finditer((docs / path).read_text(encoding="utf-8"))
+    ]
     code = {}  # (snippet, section) -> the cell's source; first, so a typo names its page
     for _, path, snippet, section in includes:
         if (snippet, section) not in code:

@@ -24,6 +24,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = Path("reports") / "claims.json"
@@ -49,7 +50,7 @@ def page_claims(docs: Path) -> dict[str, tuple[str, str]]:
 def sentence_before(text: str, end: int) -> str:
     """The sentence that ends where a claim marker starts (within its paragraph)."""
     paragraph = re.split(r"\n\s*\n", text[:end])[-1]
-    paragraph = re.sub(r"^\s*(?:[-*]|\d+\.|!!!.*|\?\?\?.*)\s+", "", paragraph.strip(), flags=re.M)
+    paragraph = re.sub(r"^\s*(?:[-*]|\d+\.|!!!.*|\?\?\?.*)\s+", "", paragraph.strip(), flags=re.MULTILINE)
     paragraph = CLAIM.sub("", " ".join(paragraph.split()))
     sentences = re.split(r"(?<=[.!?:])\s+(?=[A-Z`$*(])", paragraph)
     return sentences[-1].strip()
@@ -134,6 +135,18 @@ def pytest_collection_modifyitems(session, config, items):
             item.user_properties.append((USER_PROPERTY, ids))
 
 
+def torch_version() -> str:
+    """torch.__version__ without importing torch (two seconds) where no test did: an xdist
+    controller. The installed distribution's version is the same string."""
+    import sys
+
+    if "torch" in sys.modules:
+        return sys.modules["torch"].__version__
+    from importlib.metadata import version
+
+    return version("torch")
+
+
 class Recorder:
     """One pytest run's claim tests and their outcomes (a run inside a run keeps its own)."""
 
@@ -162,16 +175,15 @@ class Recorder:
             return  # an xdist worker: the controller writes the report
         if not self.tests or self.config.option.collectonly:
             return
-        import torch
-
         claims: dict[str, list[dict]] = {}
         for nodeid, (ids, path, line) in sorted(self.tests.items()):
             for claim_id in ids:
                 claims.setdefault(claim_id, []).append(
-                    {"test": nodeid, "path": path, "line": line, "outcome": self.outcomes[nodeid]})
+                    {"test": nodeid, "path": path, "line": line, "outcome": self.outcomes[nodeid]}
+                )
         root = self.config.rootpath
         target = root / REPORT
-        report = {"torch": torch.__version__, "fingerprint": fingerprint(root), "claims": claims}
+        report = {"torch": torch_version(), "fingerprint": fingerprint(root), "claims": claims}
         # Two runs against the same sources (say `pytest`, then `pytest -m slow`) add up.
         if target.is_file():
             old = json.loads(target.read_text(encoding="utf-8"))
@@ -190,12 +202,12 @@ class State:
     """What the pages of one build need, read once and again only when a source changes
     (a build renders each page with a fresh Markdown instance)."""
 
-    signature: tuple = ()
-    report: dict | None = None
-    problem: str = ""
-    made: dict[str, tuple[str, str]] = {}
-    defaults: dict[str, str | None] = {}  # page -> its <!-- facts: --> module
-    repo_blob: str = ""
+    signature: ClassVar[tuple] = ()
+    report: ClassVar[dict | None] = None
+    problem: ClassVar[str] = ""
+    made: ClassVar[dict[str, tuple[str, str]]] = {}
+    defaults: ClassVar[dict[str, str | None]] = {}  # page -> its <!-- facts: --> module
+    repo_blob: ClassVar[str] = ""
 
 
 def _signature(root: Path, docs: Path, repo_url: str) -> tuple:
@@ -239,7 +251,9 @@ def configure(root: Path, docs: Path, repo_url: str = "") -> None:
     declared = declared_claims(root / "tests")
     orphans = sorted(set(made) - set(declared))
     if orphans:
-        raise ClaimError("pages make claims that no test declares: " + ", ".join(f"{c} ({made[c][0]})" for c in orphans))
+        raise ClaimError(
+            "pages make claims that no test declares: " + ", ".join(f"{c} ({made[c][0]})" for c in orphans)
+        )
     report, problem = load_report(root)
     if report is None and os.environ.get("CI"):
         raise ClaimError(f"CI build without a fresh claims report: {problem}")
@@ -329,8 +343,17 @@ def claims_table() -> str:
         text = rebase_links(text, src).replace("|", r"\|")
         row = f"| {text} [↗]({src}) | {tests} | {badge(claim_id).strip()} |"
         by_chapter.setdefault(chapter, []).append(row)
-    torch_line = f"Report: torch {State.report['torch']}." if State.report else f"Not verified in this build: {State.problem}."
+    torch_line = (
+        f"Report: torch {State.report['torch']}." if State.report else f"Not verified in this build: {State.problem}."
+    )
     out = [f"{len(State.made)} claims across {len(by_chapter)} chapters. {torch_line}", ""]
     for chapter, rows in by_chapter.items():
-        out += [f"## {chapter.capitalize()} ({len(rows)})", "", "| Claim | Tests | Outcome |", "|---|---|---|", *rows, ""]
+        out += [
+            f"## {chapter.capitalize()} ({len(rows)})",
+            "",
+            "| Claim | Tests | Outcome |",
+            "|---|---|---|",
+            *rows,
+            "",
+        ]
     return "\n".join(out)

@@ -38,7 +38,7 @@ from markdown.treeprocessors import Treeprocessor
 from docs_hooks import chapter_notebooks, claims, facts, mathml
 
 ROOT = Path(__file__).resolve().parents[1]
-TAKE_HOME = re.compile(r"^<!--\s*take-home:\s*(?P<chapter>[^\s>]*)\s*-->[ \t]*$", re.M)
+TAKE_HOME = re.compile(r"^<!--\s*take-home:\s*(?P<chapter>[^\s>]*)\s*-->[ \t]*$", re.MULTILINE)
 MATHML_NS = 'xmlns="http://www.w3.org/1998/Math/MathML"'
 
 
@@ -54,7 +54,8 @@ def take_home_box(chapter: str, docs: Path) -> str:
     if not notebook.is_file():
         raise TakeHomeError(
             f"<!-- take-home: {chapter} -->: there is no {notebook.relative_to(docs.parent)}; "
-            f"run `python -m docs_hooks.prebuild` first, or fix the chapter name")
+            f"run `python -m docs_hooks.prebuild` first, or fix the chapter name"
+        )
     first = json.loads(notebook.read_text(encoding="utf-8"))["cells"][0]["source"]
     first = "".join(first) if isinstance(first, list) else first
     name = first.splitlines()[0].lstrip("# ").strip()
@@ -67,8 +68,9 @@ def take_home_box(chapter: str, docs: Path) -> str:
     )
 
 
-def render_text(markdown: str, docs: Path, repo_url: str = "", root: Path = ROOT,
-                cache: facts.FactsCache | None = None) -> str:
+def render_text(
+    markdown: str, docs: Path, repo_url: str = "", root: Path = ROOT, cache: facts.FactsCache | None = None
+) -> str:
     """A page's Markdown with includes checked and facts, claims and the take-home box
     filled: what the preprocessor hands on to pymdownx.snippets."""
     chapter_notebooks.check_includes(markdown, "this page", root)
@@ -138,5 +140,5 @@ class SiteExtension(Extension):
         md.treeprocessors.register(MathTreeprocessor(md), "site_mathml", 15)
 
 
-def makeExtension(**kwargs) -> SiteExtension:  # noqa: N802 - the name Python-Markdown looks for
+def makeExtension(**kwargs) -> SiteExtension:
     return SiteExtension(**kwargs)

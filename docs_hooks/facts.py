@@ -50,6 +50,7 @@ except ImportError:  # pragma: no cover - an engine without MkDocs installed
     class _BuildError(Exception):
         """A page that cannot be built; the engine shows the message."""
 
+
 # [[chapter.topic:key]], [[chapter.topic:key[i]:fmt]]; with a page default, [[key:fmt]]. A
 # module always has a dot, a key never does, so the two forms cannot be confused.
 FACT = re.compile(
@@ -218,8 +219,8 @@ class FactsCache:
                 return None  # ``from a.b import c`` with a.b a module: c is a name in it
         try:
             spec = importlib.util.find_spec(name)
-        except Exception:
-            return None  # a missing or broken parent package: importing will say why
+        except Exception:  # noqa: BLE001 - a parent package's own error: importing will show it
+            return None
         if spec is None or not spec.origin or not spec.has_location:
             return None
         path = Path(spec.origin).resolve()
@@ -410,8 +411,13 @@ def _describe(exc: BaseException) -> str:
         return f"{text} (at {_short(exc.filename)}:{exc.lineno})"
     frames = traceback.extract_tb(exc.__traceback__)
     installed = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
-    own = [f for f in frames if not str(Path(f.filename).resolve()).startswith(installed)
-           and not f.filename.startswith("<") and Path(f.filename).resolve() != Path(__file__).resolve()]
+    own = [
+        f
+        for f in frames
+        if not str(Path(f.filename).resolve()).startswith(installed)
+        and not f.filename.startswith("<")
+        and Path(f.filename).resolve() != Path(__file__).resolve()
+    ]
     if own or frames:
         last = (own or frames)[-1]
         return f"{text} (at {_short(last.filename)}:{last.lineno} in {last.name})"
@@ -502,15 +508,15 @@ def default_module(markdown: str) -> str | None:
     if not found:
         return None
     if len(found) > 1:
-        raise FactError(f"<!-- facts: ... --> is declared {len(found)} times ({', '.join(found)}); "
-                        "a page has one default module")
+        raise FactError(
+            f"<!-- facts: ... --> is declared {len(found)} times ({', '.join(found)}); a page has one default module"
+        )
     if not MODULE.fullmatch(found[0]):
         raise FactError(f"<!-- facts: {found[0]} -->: not a module; write <!-- facts: chapter.topic -->")
     return found[0]
 
 
-def fill(markdown: str, page: str | None = None, cache: FactsCache | None = None,
-         default: str | None = None) -> str:
+def fill(markdown: str, page: str | None = None, cache: FactsCache | None = None, default: str | None = None) -> str:
     """Every marker of ``markdown`` replaced by its value. ``page`` (the page's path under
     docs/, e.g. ``dropout/inverted.md``) starts every error message; a build, which does not
     know the page's path, starts them with the page's default module. ``default`` is the
@@ -523,8 +529,11 @@ def fill(markdown: str, page: str | None = None, cache: FactsCache | None = None
         try:
             if module is None:
                 if default is None:
-                    raise FactError("no module: name it, [[chapter.topic:" + match.group(0)[2:]
-                                    + ", or declare the page's default, <!-- facts: chapter.topic -->")
+                    raise FactError(
+                        "no module: name it, [[chapter.topic:"
+                        + match.group(0)[2:]
+                        + ", or declare the page's default, <!-- facts: chapter.topic -->"
+                    )
                 module = default
             return value_of(module, key, index, fmt, cache=cache)
         except FactError as exc:
@@ -533,8 +542,10 @@ def fill(markdown: str, page: str | None = None, cache: FactsCache | None = None
     filled = FACT.sub(resolve, DEFAULT.sub("", markdown))
     bad = LOOKS_LIKE_A_FACT.search(filled)
     if bad:
-        raise FactError(f"{where}{bad.group(0)}: not a fact marker; write [[chapter.topic:key]], "
-                        "[[chapter.topic:key:fmt]] or [[chapter.topic:key[i]:fmt]], or [[key:fmt]] "
-                        "with the page's <!-- facts: chapter.topic --> "
-                        "(lower-case module, key of letters, digits and _)")
+        raise FactError(
+            f"{where}{bad.group(0)}: not a fact marker; write [[chapter.topic:key]], "
+            "[[chapter.topic:key:fmt]] or [[chapter.topic:key[i]:fmt]], or [[key:fmt]] "
+            "with the page's <!-- facts: chapter.topic --> "
+            "(lower-case module, key of letters, digits and _)"
+        )
     return filled

@@ -34,8 +34,9 @@ class _Loader(yaml.SafeLoader):
     """mkdocs.yml as plain data: tags such as ``!ENV`` read as their raw value."""
 
 
-_Loader.add_multi_constructor("", lambda loader, suffix, node: loader.construct_scalar(node)
-                              if isinstance(node, yaml.ScalarNode) else None)
+_Loader.add_multi_constructor(
+    "", lambda loader, suffix, node: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+)
 
 
 def load_config(path: Path) -> dict:
@@ -66,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"prebuild: {len(written)} generated file(s) written under {docs.name}/", file=sys.stderr)
     if not args.no_facts:
         computed = warm_facts(docs)
-        print(f"prebuild: facts of {computed} module(s) computed, the rest read from reports/facts/",
-              file=sys.stderr)
+        print(f"prebuild: facts of {computed} module(s) computed, the rest read from reports/facts/", file=sys.stderr)
     print(f"prebuild: done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0
 

@@ -34,7 +34,7 @@ def _fence(text: str, language: str) -> str:
 
 
 def svg_title(svg: str) -> str:
-    found = re.search(r"<title>(.*?)</title>", svg, re.S)
+    found = re.search(r"<title>(.*?)</title>", svg, re.DOTALL)
     title = " ".join(found[1].split()) if found else ""
     return title or "A figure drawn by the notebook"
 

@@ -27,11 +27,12 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import CHROMIUM, FLAGS, page_paths  # noqa: E402
+from tests.browser.conftest import CHROMIUM, FLAGS, page_paths
 
 VERSION = "12.2.3"
 INSTALL = ROOT / ".lighthouse"
@@ -43,7 +44,7 @@ COMPRESSIBLE = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".map",
 class GzipHandler(http.server.SimpleHTTPRequestHandler):
     """Static files, gzip-compressed when the client accepts it (compressed once, kept)."""
 
-    cache: dict[Path, bytes] = {}
+    cache: ClassVar[dict[Path, bytes]] = {}
 
     def log_message(self, *args):
         pass
@@ -54,7 +55,11 @@ class GzipHandler(http.server.SimpleHTTPRequestHandler):
             if not self.path.split("?")[0].endswith("/"):
                 return super().send_head()  # the redirect to the slash URL
             path = path / "index.html"
-        if path.suffix not in COMPRESSIBLE or "gzip" not in self.headers.get("Accept-Encoding", "") or not path.is_file():
+        if (
+            path.suffix not in COMPRESSIBLE
+            or "gzip" not in self.headers.get("Accept-Encoding", "")
+            or not path.is_file()
+        ):
             return super().send_head()
         body = self.cache.get(path)
         if body is None:
@@ -102,12 +107,16 @@ def build_site() -> Path:
 
 def score(binary: Path, url: str, keep: Path | None = None) -> dict:
     command = [
-        str(binary), url, "--output=json", "--output-path=stdout", "--quiet",
+        str(binary),
+        url,
+        "--output=json",
+        "--output-path=stdout",
+        "--quiet",
         f"--only-categories={','.join(CATEGORIES)}",
         "--chrome-flags=" + " ".join(FLAGS),
     ]
     env = {**os.environ, "CHROME_PATH": str(CHROMIUM)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=300)
     if result.returncode != 0:
         raise RuntimeError(f"lighthouse failed on {url}:\n{result.stderr[-2000:]}")
     report = json.loads(result.stdout)

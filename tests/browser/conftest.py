@@ -18,8 +18,14 @@ DOCS = ROOT / "docs"
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "screenshots"  # git-ignored
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # Any host but the local server fails at once instead of waiting on DNS; the request is
     # still seen, and a test fails on it.
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
@@ -127,9 +133,17 @@ class Watch:
         page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         # ERR_ABORTED: a request of the previous page, cut short by the next navigation.
-        page.on("requestfailed", lambda r: r.failure == "net::ERR_ABORTED" or self.problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on(
+            "requestfailed",
+            lambda r: r.failure == "net::ERR_ABORTED" or self.problems.append(f"request failed: {r.url} {r.failure}"),
+        )
         page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
-        page.on("request", lambda r: r.url.startswith((host, "data:", "blob:")) or self.problems.append(f"request to another host: {r.url}"))
+        page.on(
+            "request",
+            lambda r: (
+                r.url.startswith((host, "data:", "blob:")) or self.problems.append(f"request to another host: {r.url}")
+            ),
+        )
 
 
 VIEWPORT = {"width": 1280, "height": 900}

@@ -118,9 +118,9 @@ def test_palette_toggle_switches_light_and_dark(browser, base_url):
     context = browser.new_context(color_scheme="light")  # its own storage: the choice is remembered
     page = context.new_page()
     page.goto(base_url + "playground/dropout/")
-    scheme = lambda: page.evaluate("document.body.dataset.mdColorScheme")  # noqa: E731
+    scheme = lambda: page.evaluate("document.body.dataset.mdColorScheme")
     assert scheme() == "default"
-    background = lambda: page.evaluate("getComputedStyle(document.body).backgroundColor")  # noqa: E731
+    background = lambda: page.evaluate("getComputedStyle(document.body).backgroundColor")
     light_background = background()
     page.locator("label[title='Switch to dark mode']").click()
     assert scheme() == "slate" and background() != light_background

@@ -63,7 +63,7 @@ def dropout(light_tab):
 
 
 def grid_of(flat: list[list[str]], size: int) -> list[list[list[str]]]:
-    return [[channel[i * size:(i + 1) * size] for i in range(size)] for channel in flat]
+    return [[channel[i * size : (i + 1) * size] for i in range(size)] for channel in flat]
 
 
 def set_mask(page, mask, keyboard=False):
@@ -120,7 +120,9 @@ def test_running_mean_converges_to_h(dropout):
     assert gaps[-1] < 0.15 and gaps[-1] < gaps[0], gaps
     h = VECTORS["dropout"]["h"]
     means = page.evaluate(CELL_TEXTS)
-    worst = max(abs(float(m) - v) for ch_m, ch_h in zip(means, h) for m, v in zip(ch_m, sum(ch_h, [])))
+    worst = max(
+        abs(float(m) - v) for ch_m, ch_h in zip(means, h) for m, v in zip(ch_m, [x for row in ch_h for x in row])
+    )
     assert worst < 0.15
     assert_clean(page, watch)
 
@@ -145,9 +147,15 @@ def test_structured_masks_drop_channels_and_blocks(mode, dropout):
             for ch in pressed:
                 for k, dropped in enumerate(ch):
                     i, j = divmod(k, size)
-                    windows = [[ch[a * size + b] for a in range(max(top, 0), min(top + block, size))
-                                for b in range(max(left, 0), min(left + block, size))]
-                               for top in range(i - block + 1, i + 1) for left in range(j - block + 1, j + 1)]
+                    windows = [
+                        [
+                            ch[a * size + b]
+                            for a in range(max(top, 0), min(top + block, size))
+                            for b in range(max(left, 0), min(left + block, size))
+                        ]
+                        for top in range(i - block + 1, i + 1)
+                        for left in range(j - block + 1, j + 1)
+                    ]
                     assert not dropped or any(all(w) for w in windows)
     assert dropped_seen > 0
 
@@ -195,6 +203,7 @@ def test_dropout_cells_follow_the_palette(browser, open_page):
 
 
 # ---------------------------------------------------------------- batch-norm calculator
+
 
 @pytest.fixture
 def batchnorm(light_tab):
@@ -265,6 +274,7 @@ def test_batchnorm_by_keyboard(batchnorm):
 
 # ---------------------------------------------------------------- masks over time
 
+
 @pytest.fixture
 def masks(light_tab):
     return ready(*light_tab.visit("playground/masks/"))
@@ -317,11 +327,15 @@ def test_masks_bad_input_gets_a_message(bad, masks):
 
 # ---------------------------------------------------------------- without JavaScript
 
-@pytest.mark.parametrize("path, example", [
-    ("playground/dropout/", "One mask, by hand"),
-    ("playground/batchnorm/", "The starting example, worked by hand"),
-    ("playground/masks/", "The numbers, without the widget"),
-])
+
+@pytest.mark.parametrize(
+    "path, example",
+    [
+        ("playground/dropout/", "One mask, by hand"),
+        ("playground/batchnorm/", "The starting example, worked by hand"),
+        ("playground/masks/", "The numbers, without the widget"),
+    ],
+)
 def test_each_page_reads_without_javascript(path, example, browser, base_url):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
@@ -334,6 +348,7 @@ def test_each_page_reads_without_javascript(path, example, browser, base_url):
 
 
 # ---------------------------------------------------------------- the dark palette
+
 
 def test_widgets_compute_the_same_in_the_dark_palette(dark_tab):
     page, watch = ready(*dark_tab.visit("playground/dropout/"))

@@ -1,13 +1,12 @@
 """Every chapter goes home as a notebook: assembled from the snippets its pages show, in page
 order, byte for byte, and it runs with nothing but the project's dependencies."""
 
+import json
 from pathlib import Path
 
-import json
-
+import nbformat
 import pytest
 from mkdocs.config import load_config
-import nbformat
 
 from docs_hooks import chapter_notebooks as cn
 
@@ -21,7 +20,7 @@ def load_nav():
 
 def setup_sources(nb) -> dict:
     setup = nb.cells[1].source
-    return json.loads(setup[setup.index("SOURCES = ") + len("SOURCES = "): setup.index("\n\nfor name")])
+    return json.loads(setup[setup.index("SOURCES = ") + len("SOURCES = ") : setup.index("\n\nfor name")])
 
 
 CHAPTERS = cn.chapters(load_nav(), DOCS)
@@ -42,7 +41,11 @@ def test_code_cells_are_the_chapters_snippets_byte_for_byte(chapter):
     ]
     assert code[1:] == expected
     sources = setup_sources(nb)
-    shown = {m["path"] for _, page in CHAPTERS[chapter] for m in cn.INCLUDE.finditer((DOCS / page).read_text(encoding="utf-8"))}
+    shown = {
+        m["path"]
+        for _, page in CHAPTERS[chapter]
+        for m in cn.INCLUDE.finditer((DOCS / page).read_text(encoding="utf-8"))
+    }
     assert {name.replace(".", "/") + ".py" for name in sources} >= shown
     for name, source in sources.items():
         assert source == (ROOT / (name.replace(".", "/") + ".py")).read_text(encoding="utf-8")
@@ -68,8 +71,11 @@ def test_notebook_executes_without_error(chapter, tmp_path):
 
     nb = cn.build_notebook(chapter, CHAPTERS[chapter], DOCS)
     # The modules must come from the notebook's setup cell, not from an installed package.
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "import sys\nprint(sorted(getattr(m, '__file__', None) or '-' for n, m in sys.modules.items() if n.startswith('snippets.')))"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "import sys\nprint(sorted(getattr(m, '__file__', None) or '-' for n, m in sys.modules.items() if n.startswith('snippets.')))"
+        )
+    )
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors[0]["evalue"] if errors else ""
@@ -80,10 +86,17 @@ def test_notebook_executes_without_error(chapter, tmp_path):
 @pytest.mark.parametrize(
     "include, message",
     [
-        ('--8<-- "snippets/dropout/inverted.py:cor"',
-         "dropout/typo.md includes snippets/dropout/inverted.py:cor, but snippets/dropout/inverted.py "
-         "has no section 'cor'; it has "),
-        ('--8<-- "snippets/dropout/invertd.py"', "dropout/typo.md includes snippets/dropout/invertd.py, which does not exist"),
+        (
+            '--8<-- "snippets/dropout/inverted.py:cor"',
+            (
+                "dropout/typo.md includes snippets/dropout/inverted.py:cor, but snippets/dropout/inverted.py "
+                "has no section 'cor'; it has "
+            ),
+        ),
+        (
+            '--8<-- "snippets/dropout/invertd.py"',
+            "dropout/typo.md includes snippets/dropout/invertd.py, which does not exist",
+        ),
     ],
 )
 def test_a_wrong_include_fails_naming_page_and_section(tmp_path, include, message):
@@ -110,8 +123,14 @@ def test_module_order_reads_every_kind_of_import(tmp_path):
     (pkg / "__init__.py").write_text("")
     (pkg / "base.py").write_text("import torch\n")
     (pkg / "helper.py").write_text("def f():\n    from snippets.x.topic import g\n")
-    (pkg / "topic.py").write_text("from snippets.x import base, helper\nfrom snippets.x.base import torch\ndef g(): pass\n")
-    assert cn.module_order(["snippets/x/topic.py"], tmp_path) == ["snippets.x.base", "snippets.x.helper", "snippets.x.topic"]
+    (pkg / "topic.py").write_text(
+        "from snippets.x import base, helper\nfrom snippets.x.base import torch\ndef g(): pass\n"
+    )
+    assert cn.module_order(["snippets/x/topic.py"], tmp_path) == [
+        "snippets.x.base",
+        "snippets.x.helper",
+        "snippets.x.topic",
+    ]
 
 
 def test_a_wrong_include_on_any_page_names_the_include():

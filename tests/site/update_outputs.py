@@ -20,9 +20,9 @@ def print_calls_in_order(source: str) -> dict[int, int]:
     """Last line (1-based) of each print() statement -> the column the statement starts at."""
     calls = {}
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            if getattr(node.value.func, "id", None) == "print":
-                calls[node.end_lineno] = node.col_offset
+        call = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "print":
+            calls[node.end_lineno] = node.col_offset
     return dict(sorted(calls.items()))
 
 

@@ -40,8 +40,13 @@ def tmp_chapter(tmp_path, monkeypatch):
     monkeypatch.setattr(snippets, "__path__", [*snippets.__path__, str(ext)])
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
-    yield TmpChapter(name=name, folder=ext / name, root=tmp_path, counter=counter,
-                     calls=lambda: importlib.import_module(counter).CALLS)
+    yield TmpChapter(
+        name=name,
+        folder=ext / name,
+        root=tmp_path,
+        counter=counter,
+        calls=lambda: importlib.import_module(counter).CALLS,
+    )
     for module in [m for m in sys.modules if m.startswith(f"snippets.{name}") or m == counter]:
         del sys.modules[module]
 

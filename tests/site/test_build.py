@@ -48,10 +48,10 @@ def test_every_nav_page_is_built(site):
 
 def test_no_request_to_another_host(site):
     """No CDN, no web fonts: scripts, styles, images and fonts all come from the site."""
-    remote = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+    remote = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
     for page in html_pages(site):
         html = page.read_text(encoding="utf-8")
-        for tag in re.findall(r"<(?:script|link|img|iframe|source)\b[^>]*>", html, re.I):
+        for tag in re.findall(r"<(?:script|link|img|iframe|source)\b[^>]*>", html, re.IGNORECASE):
             if re.search(r'rel="(?:canonical|alternate)"', tag):
                 continue  # metadata, never fetched by the browser
             assert not remote.search(tag), f"{page}: {tag}"
@@ -64,7 +64,7 @@ def test_math_is_rendered_to_mathml(site):
     pages_with_math = 0
     for page in html_pages(site):
         html = page.read_text(encoding="utf-8")
-        body = html.split('<article', 1)[-1]
+        body = html.split("<article", 1)[-1]
         assert 'class="arithmatex"' not in body, f"{page}: math left unrendered"
         assert "\\frac" not in body and "$$" not in body, f"{page}: raw TeX visible"
         pages_with_math += "<math" in body
@@ -80,7 +80,7 @@ def test_snippet_code_is_on_the_page(site):
 def test_no_fact_marker_is_left_on_any_page(site):
     for page in html_pages(site):
         body = page.read_text(encoding="utf-8").split("<article", 1)[-1]
-        text = re.sub(r"<(pre|code)\b.*?</\1>", "", body, flags=re.S)
+        text = re.sub(r"<(pre|code)\b.*?</\1>", "", body, flags=re.DOTALL)
         assert not re.search(r"\[\[[A-Za-z_][\w.]*(?::[^\]]*)?\]\]", text), page
         assert "<!-- facts:" not in body and "<!-- take-home:" not in body, page
 
@@ -92,9 +92,11 @@ def test_the_build_reads_facts_without_importing_torch(tmp_path):
     import sys
 
     prebuild.main([])
-    code = ("import sys; from mkdocs.commands.build import build; from mkdocs.config import load_config; "
-            f"build(load_config({str(ROOT / 'mkdocs.yml')!r}, site_dir={str(tmp_path)!r})); "
-            "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))")
+    code = (
+        "import sys; from mkdocs.commands.build import build; from mkdocs.config import load_config; "
+        f"build(load_config({str(ROOT / 'mkdocs.yml')!r}, site_dir={str(tmp_path)!r})); "
+        "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))"
+    )
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     env.pop("CI", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)

@@ -10,7 +10,7 @@ from mkdocs.exceptions import PluginError
 from docs_hooks import facts
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-from docs_hooks.prebuild import GENERATED_PAGES  # noqa: E402
+from docs_hooks.prebuild import GENERATED_PAGES
 
 PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in GENERATED_PAGES)
 
@@ -66,8 +66,10 @@ def test_an_index_out_of_range_names_the_length(tmp_chapter):
     [
         ("def facts():\n    return 1 / 0\n", "facts() raised ZeroDivisionError: division by zero (at "),
         ("def facts():\n    return [1]\n", "facts() returned a list, not a dict"),
-        ("import no_such_dependency\ndef facts():\n    return {}\n",
-         "importing it raised ModuleNotFoundError: No module named 'no_such_dependency'"),
+        (
+            "import no_such_dependency\ndef facts():\n    return {}\n",
+            "importing it raised ModuleNotFoundError: No module named 'no_such_dependency'",
+        ),
         ("def facts(:\n", "importing it raised SyntaxError"),
         ("FACTS = {}\n", "has no facts() function"),
     ],
@@ -95,11 +97,16 @@ def test_a_page_default_module_serves_the_short_markers():
     page = "<!-- facts: dropout.inverted -->\nh = [[h:.0f]], p = [[p]]."
     assert facts.fill(page) == "\n" + long
     assert facts.fill("h = [[h:.0f]], p = [[p]].", default="dropout.inverted") == long
-    assert facts.fill("[[dropout.inverted:h:.1f]]", default="dropout.pytorch") == f"{facts.facts_of('dropout.inverted')['h']:.1f}"
+    assert (
+        facts.fill("[[dropout.inverted:h:.1f]]", default="dropout.pytorch")
+        == f"{facts.facts_of('dropout.inverted')['h']:.1f}"
+    )
 
 
 def test_a_short_marker_error_names_the_page_default():
-    with pytest.raises(facts.FactError, match=r"the page of <!-- facts: dropout.inverted -->: \[\[hh\]\]: .*has no 'hh'"):
+    with pytest.raises(
+        facts.FactError, match=r"the page of <!-- facts: dropout.inverted -->: \[\[hh\]\]: .*has no 'hh'"
+    ):
         facts.fill("<!-- facts: dropout.inverted -->\n[[hh]]")
 
 

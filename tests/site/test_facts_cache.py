@@ -1,10 +1,8 @@
 """`mkdocs serve` tells the truth: after a snippet (or what its facts() read) changes, the next
 build shows the new numbers; while nothing changed, facts() is not run again."""
 
-import importlib.util
 import json
 import logging
-import sys
 from pathlib import Path
 
 import pytest
@@ -61,14 +59,17 @@ def test_unchanged_sources_do_not_run_facts_again(cache, tmp_chapter):
 
 def test_an_edited_import_shows_its_new_number(cache, tmp_chapter):
     base = tmp_chapter.write("base.py", "H = 10.0\n")
-    tmp_chapter.write("topic.py", f"""
+    tmp_chapter.write(
+        "topic.py",
+        f"""
         from snippets.{tmp_chapter.name} import base
         from snippets.{tmp_chapter.name}.base import H
 
 
         def facts():
             return {{"h": H, "via_module": base.H}}
-    """)
+    """,
+    )
     text = f"{tmp_chapter.marker('topic', 'h')} {tmp_chapter.marker('topic', 'via_module')}"
     assert page_says(cache, text) == "10.0 10.0"
     base.write_text("H = 12.0\n", encoding="utf-8")
@@ -80,7 +81,9 @@ def test_an_edited_results_file_shows_its_new_number(cache, tmp_chapter):
     results = tmp_chapter.root / "results" / "run.json"
     results.parent.mkdir()
     results.write_text(json.dumps({"acc": 90.6}), encoding="utf-8")
-    tmp_chapter.write("experiment.py", f"""
+    tmp_chapter.write(
+        "experiment.py",
+        f"""
         import json
         from pathlib import Path
 
@@ -92,7 +95,8 @@ def test_an_edited_results_file_shows_its_new_number(cache, tmp_chapter):
         def facts():
             CALLS.append(1)
             return json.loads(RESULTS.read_text(encoding="utf-8"))
-    """)
+    """,
+    )
     text = tmp_chapter.marker("experiment", "acc:.1f")
     assert page_says(cache, text) == "90.6"
     assert page_says(cache, text) == "90.6"
@@ -116,10 +120,14 @@ def test_a_broken_edit_fails_and_the_fix_recovers(cache, tmp_chapter):
 
 def test_the_experiments_facts_depend_on_their_results_and_shared_code():
     sources = {p.relative_to(ROOT).as_posix() for p in facts.CACHE.sources("experiments.overfitting")}
-    assert {"snippets/experiments/overfitting.py", "snippets/experiments/training.py",
-            "snippets/experiments/results.py", "snippets/experiments/data.py",
-            "docs/experiments/results/overfitting.json",
-            "docs/experiments/results/overfitting.timing.json"} <= sources
+    assert {
+        "snippets/experiments/overfitting.py",
+        "snippets/experiments/training.py",
+        "snippets/experiments/results.py",
+        "snippets/experiments/data.py",
+        "docs/experiments/results/overfitting.json",
+        "docs/experiments/results/overfitting.timing.json",
+    } <= sources
     assert not any("__pycache__" in s or s.startswith(".venv") for s in sources)
 
 
@@ -172,7 +180,8 @@ def test_serve_two_builds_in_one_process(cache, tmp_chapter, tmp_path):
     docs.mkdir()
     (docs / "index.md").write_text(f"# T\n\nh is {tmp_chapter.marker('inverted', 'h:.1f')}.\n", encoding="utf-8")
     (tmp_path / "mkdocs.yml").write_text(
-        "site_name: t\ndocs_dir: site_docs\nmarkdown_extensions:\n  - docs_hooks.extension\n", encoding="utf-8")
+        "site_name: t\ndocs_dir: site_docs\nmarkdown_extensions:\n  - docs_hooks.extension\n", encoding="utf-8"
+    )
 
     def build_once():
         config = load_config(str(tmp_path / "mkdocs.yml"), site_dir=str(tmp_path / "out"), strict=True)
@@ -192,7 +201,8 @@ def test_a_bad_marker_aborts_the_build_naming_page_and_marker(cache, tmp_chapter
     marker = tmp_chapter.marker("inverted", "hh:.1f")
     (docs / "sub" / "page.md").write_text(f"# P\n\nh is {marker}.\n", encoding="utf-8")
     (tmp_path / "mkdocs.yml").write_text(
-        "site_name: t\ndocs_dir: site_docs\nmarkdown_extensions:\n  - docs_hooks.extension\n", encoding="utf-8")
+        "site_name: t\ndocs_dir: site_docs\nmarkdown_extensions:\n  - docs_hooks.extension\n", encoding="utf-8"
+    )
     config = load_config(str(tmp_path / "mkdocs.yml"), site_dir=str(tmp_path / "out"), strict=True)
     with caplog.at_level(logging.ERROR, logger="mkdocs"), pytest.raises(Abort, match="BuildError"):
         build(config)  # an Abort: the CLI prints the logged message, no traceback

@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"
 
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.S | re.M)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
+    re.DOTALL | re.MULTILINE,
+)
 INCLUDE = re.compile(r'--8<--\s+"(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"')
 PY_LANGS = {"py", "python", "python3", "pycon"}
 
@@ -81,7 +84,7 @@ def test_every_marked_section_is_shown():
 
 def test_the_checker_sees_inline_code():
     """The check above could pass by never finding a block; show it flags one."""
-    page = "Text\n\n```python\nimport torch\n```\n\n```python\n--8<-- \"snippets/x.py:a\"\n```\n"
+    page = 'Text\n\n```python\nimport torch\n```\n\n```python\n--8<-- "snippets/x.py:a"\n```\n'
     blocks = [body for lang, body in code_blocks(page) if lang in PY_LANGS]
     assert blocks == ["import torch\n", '--8<-- "snippets/x.py:a"\n']
     assert includes(page) == [("snippets/x.py", "a")]

@@ -68,15 +68,20 @@ def test_the_figure_is_a_file_with_its_title_as_alt_text(rendered):
 
 
 def test_an_svg_without_a_title_and_a_png_still_get_alt_text(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("draw()", outputs=[
-            nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg></svg>"}),
-            nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(b"PNG").decode()}),
-            nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1),
-            nbformat.v4.new_output("error", ename="E", evalue="v", traceback=["Traceback", "E: v"]),
-        ]),
-        nbformat.v4.new_code_cell("   "),  # empty cells are left out
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "draw()",
+                outputs=[
+                    nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg></svg>"}),
+                    nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(b"PNG").decode()}),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1),
+                    nbformat.v4.new_output("error", ename="E", evalue="v", traceback=["Traceback", "E: v"]),
+                ],
+            ),
+            nbformat.v4.new_code_cell("   "),  # empty cells are left out
+        ]
+    )
     path = tmp_path / "n.ipynb"
     path.write_text(nbformat.writes(nb), encoding="utf-8")
     text, files = walkthrough.render(path, "n_files")
@@ -109,7 +114,7 @@ def test_the_page_shows_its_math_as_mathml(page_html):
     html, _ = page_html
     assert len(re.findall(r'<div class="math">\s*<math display="block"', html)) == 1  # the display formula
     assert html.count('display="inline"') >= 3
-    prose = re.sub(r"<(pre|code)\b.*?</\1>", "", html, flags=re.S)
+    prose = re.sub(r"<(pre|code)\b.*?</\1>", "", html, flags=re.DOTALL)
     assert "$" not in prose and "\\(" not in prose and 'class="arithmatex"' not in prose
 
 

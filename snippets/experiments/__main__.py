@@ -4,6 +4,8 @@ import argparse
 import importlib
 import json
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from snippets.experiments import EXPERIMENTS
@@ -29,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("names", nargs="+", metavar="NAME", help=f"any of {', '.join(TARGETS)}; or all")
     run.add_argument("--quick", action="store_true", help="few epochs, one seed: seconds")
     run.add_argument("--seeds", type=positive_int, help="number of seeds (default: the experiment's)")
-    run.add_argument("--out", type=Path, default=DOCS, help="docs folder to write into (default: docs/)")
+    run.add_argument("--out", type=Path, help="docs folder to write into "
+                     "(default: docs/; with --quick, a new temporary folder)")
     commands.add_parser("check", help="exit 1 if a committed results file is stale")
     verify = commands.add_parser(
         "verify", help="re-train the first seeds, compare with the committed runs")
@@ -59,15 +62,41 @@ def main(argv: list[str] | None = None) -> int:
         valid = ", ".join(TARGETS)
         print(f"unknown name(s): {', '.join(unknown)}; valid: {valid}, all", file=sys.stderr)
         return 2
-    for name in names:
-        if name == NOTEBOOK:
-            from snippets.experiments.notebook import execute  # starts a Jupyter kernel
-            seconds = execute(root=args.out)
-        else:
-            module = importlib.import_module(f"snippets.experiments.{name}")
-            seconds = run_experiment(module, quick=args.quick, seeds=args.seeds, root=args.out)
-        print(f"{name}: {seconds:.1f} s", file=sys.stderr)
+    out = args.out or DOCS
+    if args.quick and args.out is None:  # quick numbers never replace real ones
+        out = Path(tempfile.mkdtemp(prefix="experiments-quick-"))
+        print(f"--quick: writing into {out}", file=sys.stderr)
+    todo = [name for name in names if name != NOTEBOOK]
+    # The notebook's kernel runs beside the experiments. It compares itself
+    # with docs/'s overfitting results, so a run into docs/ writes them first.
+    into_docs = out.resolve() == DOCS
+    first = [name for name in todo if name == "overfitting" and into_docs]
+    with ThreadPoolExecutor(max_workers=1) as background:
+        for name in first:
+            run_one(name, args, out)
+        walkthrough = None
+        if NOTEBOOK in names:
+            walkthrough = background.submit(run_notebook, out)
+        for name in todo:
+            if name not in first:
+                run_one(name, args, out)
+        if walkthrough:
+            seconds = walkthrough.result()
+            print(f"{NOTEBOOK}: {seconds:.1f} s", file=sys.stderr)
     return 0
+
+
+def run_one(name: str, args: argparse.Namespace, out: Path) -> None:
+    module = importlib.import_module(f"snippets.experiments.{name}")
+    seconds = run_experiment(module, quick=args.quick, seeds=args.seeds,
+                             root=out)
+    print(f"{name}: {seconds:.1f} s", file=sys.stderr)
+
+
+def run_notebook(root: Path) -> float:
+    from snippets.experiments.notebook import execute  # starts a kernel
+
+    return execute(root=root)
 # --8<-- [end:cli]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 from nbclient import NotebookClient
+from tqdm import tqdm
 
 from snippets.experiments.results import DOCS, atomic_write, platform_info
 
@@ -23,14 +24,18 @@ def execute(root: Path = DOCS, timeout: int = TIMEOUT, source: Path = SOURCE) ->
     notebook = jupytext.read(source)
     for number, cell in enumerate(notebook.cells):
         cell.id = f"cell-{number}"  # nbformat draws random ids; fixed ones keep the file stable
+    code = sum(cell.cell_type == "code" for cell in notebook.cells)
+    bar = tqdm(total=code, desc="notebook", unit="cell")
     client = NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", record_timing=False,
         resources={"metadata": {"path": str(DOCS.parent)}},  # the kernel starts in the repository
         # The kernel listens on 127.0.0.1 only; its warning about unencrypted TCP is noise here.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        on_cell_executed=lambda **_: bar.update(),  # after each code cell
     )
     start = time.perf_counter()
-    client.execute()
+    with bar:
+        client.execute()
     seconds = time.perf_counter() - start
     # The kernel inherits this process's environment, so its platform.
     notebook.metadata["platform"] = platform_info()

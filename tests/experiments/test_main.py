@@ -61,12 +61,50 @@ def test_seeds_override_the_default_number(tmp_path, monkeypatch):
     assert seen["cfg"]["seeds"] == [0, 1, 2]
 
 
-def test_all_runs_every_experiment_and_the_notebook(tmp_path, monkeypatch):
-    ran = []
-    monkeypatch.setattr(cli, "run_experiment", lambda module, **kw: ran.append(module.NAME) or 1.0)
-    monkeypatch.setattr(notebook, "execute", lambda root: ran.append("notebook") or 2.0)
-    assert cli.main(["run", "all", "--out", str(tmp_path)]) == 0
-    assert ran == [*EXPERIMENTS, "notebook"]
+@pytest.mark.parametrize("into_docs", [False, True], ids=["elsewhere", "into-docs"])
+def test_all_runs_every_experiment_and_the_notebook_beside_them(into_docs, tmp_path, monkeypatch, capsys):
+    """The notebook runs in its own kernel while the experiments train, in their order. It
+    compares itself with docs/'s overfitting results: into docs/ it starts once they are written."""
+    import threading
+
+    ran, seen_at_start, last_started = [], [], threading.Event()
+
+    def run_experiment(module, **kw):
+        ran.append(module.NAME)
+        if module.NAME == EXPERIMENTS[-1]:
+            last_started.set()
+        return 1.0
+
+    def execute(root):
+        seen_at_start.append(list(ran))
+        assert last_started.wait(timeout=30), "the experiments go on while the notebook runs"
+        return 2.0
+
+    monkeypatch.setattr(cli, "run_experiment", run_experiment)
+    monkeypatch.setattr(notebook, "execute", execute)
+    out = cli.DOCS if into_docs else tmp_path  # nothing is written: both are replaced
+    assert cli.main(["run", "all", "--out", str(out)]) == 0
+    assert ran == list(EXPERIMENTS)
+    assert len(seen_at_start) == 1
+    if into_docs:
+        assert seen_at_start[0] == ["overfitting"]
+    assert "notebook: 2.0 s" in capsys.readouterr().err
+
+
+def test_a_quick_run_writes_into_a_new_temporary_folder_unless_told(monkeypatch, capsys):
+    """Quick numbers never replace the committed ones by accident."""
+    roots = []
+    monkeypatch.setattr(cli, "run_experiment", lambda module, root, **kw: roots.append(root) or 1.0)
+    monkeypatch.setattr(notebook, "execute", lambda root: roots.append(root) or 2.0)
+    assert cli.main(["run", "all", "--quick"]) == 0
+    folder = roots[0]
+    assert roots == [folder] * len(cli.TARGETS) and folder != cli.DOCS
+    assert f"--quick: writing into {folder}" in capsys.readouterr().err
+    assert folder.is_dir() and not any(folder.iterdir())
+    folder.rmdir()
+    roots.clear()
+    assert cli.main(["run", "overfitting"]) == 0
+    assert roots == [cli.DOCS], "a full run writes into docs/"
 
 
 def test_check_says_whether_the_committed_results_are_current(monkeypatch, capsys):

@@ -13,15 +13,18 @@ from snippets.experiments.results import platform_info
 COMMITTED = notebook.notebook_path()
 
 
-def test_executing_saves_every_output_with_fixed_cell_ids(tmp_path):
+def test_executing_saves_every_output_with_fixed_cell_ids(tmp_path, capsys):
     source = tmp_path / "tiny.py"
     source.write_text("# %% [markdown]\n# A title\n\n# %%\nprint(6 * 7)\n\n# %%\n1 / 0\n")
     with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
         notebook.execute(root=tmp_path, timeout=60, source=source)
     assert not notebook.notebook_path(tmp_path).exists(), "a failed run writes nothing"
+    assert "notebook:  50%" in capsys.readouterr().err, "the bar counts code cells"
 
     source.write_text("# %% [markdown]\n# A title\n\n# %%\nprint(6 * 7)\n")
     assert notebook.execute(root=tmp_path, timeout=60, source=source) > 0
+    bar = capsys.readouterr().err
+    assert "notebook: 100%" in bar and "1/1 [" in bar
     saved = nbformat.read(notebook.notebook_path(tmp_path), as_version=4)
     assert [cell.id for cell in saved.cells] == ["cell-0", "cell-1"]
     assert saved.cells[1].outputs[0].text == "42\n"

@@ -1,10 +1,151 @@
-"""Shared test settings."""
+"""Shared test settings, and a store for the results of the few slow, deterministic computations."""
 
-import torch
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+from filelock import FileLock, Timeout
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # pytester runs a pytest inside the test run (tests/site/test_claims.py: the claims plugin).
 pytest_plugins = ["pytester"]
 
-# One thread: tiny tensors gain nothing from two, and under load the second thread spin-waits
-# (a 0.5 s training run took 20 s). Results are bit-identical; the build hook sets the same.
-torch.set_num_threads(1)
+
+def pytest_configure(config):
+    """One thread: tiny tensors gain nothing from two, and under load the second thread
+    spin-waits (a 0.5 s training run took 20 s). Results are bit-identical; the build sets the
+    same. Not in an xdist controller, which only hands out the tests: without torch to import
+    it starts its workers two seconds sooner."""
+    if getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
+        return
+    import torch
+
+    torch.set_num_threads(1)
+
+
+# Longest test files first. xdist hands whole files to its workers in collection order; a
+# long file handed out last keeps one worker busy while the other has nothing left to do.
+# The controller (or the one process without xdist) keeps each file's seconds in pytest's
+# cache and hands the same numbers to every worker, which must collect in the same order.
+SECONDS = "tests/seconds-per-file"
+RUN: dict = {}  # this session's config, and the seconds spent per file
+
+
+def file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def hands_out_tests(config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    cache = getattr(node.config, "cache", None)
+    node.workerinput[SECONDS] = cache.get(SECONDS, {}) if cache else {}
+
+
+@pytest.hookimpl(tryfirst=True)  # before --failed-first and --last-failed reorder them
+def pytest_collection_modifyitems(config, items):
+    if hands_out_tests(config):
+        cache = getattr(config, "cache", None)
+        seconds = cache.get(SECONDS, {}) if cache else {}
+    else:
+        seconds = config.workerinput[SECONDS]
+    items.sort(key=lambda item: -seconds.get(file_of(item.nodeid), 0.0))  # stable: files stay whole
+
+
+def pytest_runtest_logreport(report):
+    config = RUN.get("config")
+    if config is not None and hands_out_tests(config):
+        spent = RUN.setdefault("seconds", {})
+        spent[file_of(report.nodeid)] = spent.get(file_of(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionstart(session):
+    RUN.clear()
+    RUN["config"] = session.config
+
+
+def pytest_sessionfinish(session):
+    cache = getattr(session.config, "cache", None)
+    if cache is not None and hands_out_tests(session.config) and RUN.get("seconds"):
+        old = cache.get(SECONDS, {})
+        cache.set(SECONDS, {**old, **{f: round(s, 2) for f, s in RUN["seconds"].items()}})
+
+
+def digest(sources: Iterable[Path], extra=None) -> str:
+    """What a training run's numbers depend on: the code it runs, and the platform. One torch
+    build on one kind of CPU gives the same bits (snippets/experiments/results.py); another kind
+    of CPU, or ATEN_CPU_CAPABILITY=default, is another platform and so another digest."""
+    import torch
+
+    from snippets.experiments.results import platform_info, versions
+
+    found = hashlib.sha256()
+    for path in sorted({Path(p).resolve() for p in sources}):
+        found.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    context = [platform_info(), versions(), torch.get_num_threads(), extra]
+    found.update(json.dumps(context, sort_keys=True, default=str).encode())
+    return found.hexdigest()
+
+
+class Store:
+    """Results of slow, deterministic computations, each computed once for its sources.
+
+    Kept in pytest's cache (``.pytest_cache``, dropped by ``--cache-clear``), so a run whose
+    sources did not change since the last one reads them instead of training again; without
+    the cache (``-p no:cacheprovider``), for the session only. xdist workers share it: a file
+    lock makes one compute an entry while another waits for it."""
+
+    digest = staticmethod(digest)
+
+    def __init__(self, base: Path):
+        self.base = base
+
+    def folder(self, name: str, key: str, fill: Callable[[Path], None], wait: bool = True) -> Path | None:
+        """The folder ``fill`` wrote for this key, made now if no run made it before. With
+        ``wait=False``: None when another worker is making it at this moment."""
+        folder = self.base / f"{name}-{key[:24]}"
+        try:
+            with FileLock(f"{folder}.lock", timeout=-1 if wait else 0):
+                if not (folder / ".done").exists():
+                    shutil.rmtree(folder, ignore_errors=True)  # what an interrupted run left
+                    folder.mkdir(parents=True)
+                    fill(folder)
+                    (folder / ".done").touch()
+                    self.prune(name, keep=folder)
+        except Timeout:
+            return None
+        return folder
+
+    def json(self, name: str, sources: Iterable[Path], compute: Callable[[], object]):
+        """compute()'s value (JSON: floats come back exact) for these sources on this platform."""
+
+        def fill(folder: Path) -> None:
+            (folder / "value.json").write_text(json.dumps(compute()))
+
+        return json.loads((self.folder(name, digest(sources, extra=name), fill) / "value.json").read_text())
+
+    def prune(self, name: str, keep: Path, age: float = 3600) -> None:
+        """Entries for sources as they were an hour ago or more: no run still reads them."""
+        for old in self.base.glob(f"{name}-*"):
+            if old != keep and old.is_dir() and time.time() - old.stat().st_mtime > age:
+                shutil.rmtree(old, ignore_errors=True)
+                Path(f"{old}.lock").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def store(request, tmp_path_factory) -> Store:
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return Store(cache.mkdir("computed"))
+    base = tmp_path_factory.getbasetemp()
+    # An xdist worker's basetemp is <the session's>/popen-gwN: the parent is this run's alone.
+    return Store(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)

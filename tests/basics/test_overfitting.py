@@ -1,6 +1,8 @@
 """The overfitting signature, measured on a real training run: train loss keeps falling while
 validation loss falls, bottoms out, and rises again."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -17,9 +19,13 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+SOURCES = [Path(overfitting.__file__)]  # what the runs below depend on, with the platform
+
+
 @pytest.fixture(scope="module")
-def facts(one_thread):
-    return overfitting.facts()
+def facts(one_thread, store):
+    """The facts of the page's run, trained once for this code on this platform (the store)."""
+    return store.json("basics-overfitting-facts", SOURCES, overfitting.facts)
 
 
 @pytest.mark.claim("basics/overfitting-signature")
@@ -55,11 +61,23 @@ def test_the_model_is_heavily_overparameterised(facts):
 
 @pytest.mark.claim("basics/overfitting-signature")
 @pytest.mark.parametrize("seed", [1, 3, 4])
-def test_the_signature_does_not_depend_on_the_seed(seed):
-    sig = overfitting.signature(overfitting.train(seed=seed))
+def test_the_signature_does_not_depend_on_the_seed(seed, store):
+    sig = store.json(f"basics-overfitting-seed-{seed}", SOURCES,
+                     lambda: overfitting.signature(overfitting.train(seed=seed)))
     assert sig["best_epoch"] < sig["last_epoch"] // 2
     assert sig["train_end"] < 0.6 * sig["train_at_best"]
     assert sig["val_end"] > 1.3 * sig["val_best"]
+
+
+def test_facts_are_the_numbers_of_one_run(monkeypatch):
+    """facts() on a short run (the stored facts above may come from an earlier test run)."""
+    short = overfitting.train(epochs=20)
+    monkeypatch.setattr(overfitting, "train", lambda: short)
+    facts = overfitting.facts()
+    assert facts == {**overfitting.signature(short), "val_rise": facts["val_end"] / facts["val_best"],
+                     "n_train": 20, "n_val": 200, "noise": 0.3, "noise_var": 0.3**2, "width": 64,
+                     "epochs": 1000, "lr": 0.01, "n_params": 4353, "params_per_point": 4353 / 20,
+                     "oracle_train": short["oracle_train"], "oracle_val": short["oracle_val"]}
 
 
 def test_training_is_deterministic_and_leaves_the_global_rng_alone():

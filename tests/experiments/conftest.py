@@ -1,45 +1,42 @@
-"""One `--quick` run of every experiment per test session, written to a temporary docs folder.
+"""One `--quick` run of every experiment, through the command line, for the tests to read.
 
-Under pytest-xdist each worker has its own session fixtures, but the quick run is the costliest
-thing in the suite: the workers share one folder and one run of each experiment. A worker that
-needs them first takes the experiments no other worker is running, then waits for the rest.
+The quick run is the costliest thing in the suite and deterministic on one platform: each
+experiment's run is kept in the test store (tests/conftest.py) under a digest of all of
+snippets/experiments/ and this file, so it trains again only when that code changes. xdist
+workers share it: a worker that needs the runs first takes the experiments no other worker is
+running, then waits for the rest.
 """
 
 import json
-import os
+import shutil
+from pathlib import Path
 
 import pytest
-from filelock import FileLock, Timeout
 
 from snippets.experiments import EXPERIMENTS
 from snippets.experiments.__main__ import main
 from snippets.experiments.results import results_path
 
-
-def run_once(shared, name: str, root) -> bool:
-    """Run one experiment into root unless a worker did; False if another worker holds it."""
-    try:
-        with FileLock(shared / f"quick-{name}.lock", timeout=0):
-            done = shared / f"quick-{name}.done"
-            if not done.exists():
-                assert main(["run", name, "--quick", "--out", str(root)]) == 0
-                done.touch()
-    except Timeout:
-        return False
-    return True
+SOURCES = [*sorted((Path(__file__).parents[2] / "snippets" / "experiments").glob("*.py")), Path(__file__)]
 
 
 @pytest.fixture(scope="session")
-def quick_root(tmp_path_factory):
-    """The folder a quick run of all four experiments wrote into, through the command line."""
-    base = tmp_path_factory.getbasetemp()
-    # An xdist worker's basetemp is <the session's>/popen-gwN: the parent is this run's alone.
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "quick-docs"
-    pending = [name for name in EXPERIMENTS if not run_once(shared, name, root)]
-    for name in pending:  # each one is being run by another worker: wait for it
-        with FileLock(shared / f"quick-{name}.lock"):
-            assert (shared / f"quick-{name}.done").exists(), f"the quick run of {name} failed"
+def quick_root(store, tmp_path_factory):
+    """A docs folder holding a quick run of all four experiments (results, timings, figures)."""
+    key = store.digest(SOURCES)
+
+    def run(name):
+        def fill(folder):
+            assert main(["run", name, "--quick", "--out", str(folder)]) == 0
+
+        return fill
+
+    folders = {name: store.folder(f"quick-{name}", key, run(name), wait=False) for name in EXPERIMENTS}
+    for name in [name for name, folder in folders.items() if folder is None]:
+        folders[name] = store.folder(f"quick-{name}", key, run(name))  # another worker's: wait
+    root = tmp_path_factory.mktemp("quick-docs")
+    for folder in folders.values():
+        shutil.copytree(folder, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".done"))
     return root
 
 

@@ -10,6 +10,7 @@ import pytest
 from snippets.experiments import EXPERIMENTS, results
 from snippets.experiments.__main__ import main
 from snippets.experiments.plotting import INK
+from snippets.experiments.training import deterministic
 
 MODULES = [importlib.import_module(f"snippets.experiments.{name}") for name in EXPERIMENTS]
 
@@ -48,13 +49,17 @@ def test_an_interrupted_write_leaves_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_the_source_hash_follows_code_not_output_comments(tmp_path):
+    """The hash is of the syntax tree: #> lines, comments and line breaks are not code."""
     module = types.SimpleNamespace(__file__=str(tmp_path / "experiment.py"))
-    (tmp_path / "experiment.py").write_text("def main():\n    print(1)\n    #> 1\n")
+    (tmp_path / "experiment.py").write_text("def main():\n    print(1, 2)  # two\n    #> 1 2\n")
     before = results.source_sha256(module)
-    (tmp_path / "experiment.py").write_text("def main():\n    print(1)\n    #> 2\n")
+    (tmp_path / "experiment.py").write_text("def main():\n    print(1, 2)  # two\n    #> 3\n")
     assert results.source_sha256(module) == before, "#> lines are output, not code"
-    (tmp_path / "experiment.py").write_text("def main():\n    print(2)\n    #> 2\n")
-    assert results.source_sha256(module) != before
+    rewrapped = "def main():\n    # the numbers 1 and 2\n    print(\n        1,\n        (2),\n    )\n    #> 1 2\n"
+    (tmp_path / "experiment.py").write_text(rewrapped)
+    assert results.source_sha256(module) == before, "a call over several lines, another comment"
+    (tmp_path / "experiment.py").write_text("def main():\n    print(1, 3)  # two\n    #> 1 2\n")
+    assert results.source_sha256(module) != before, "a changed constant is a change of code"
 
 
 @pytest.mark.parametrize("module", MODULES, ids=EXPERIMENTS)
@@ -75,6 +80,22 @@ def test_a_changed_config_or_code_is_reported(tmp_path):
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({**doc, "config": {**doc["config"], "epochs": 1}, "source_sha256": "x"}))
     assert results.stale_reasons(overfitting, tmp_path) == ["config changed", "code changed"]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=EXPERIMENTS)
+def test_run_trains_every_cell_of_its_grid_and_the_bar_counts_its_epochs(module):
+    """One epoch of the quick grid (one learning rate of experiment 3): every variant and seed
+    is trained, and the progress bar's total is the number of epochs run."""
+    cfg = {**module.config(quick=True), "epochs": 1}
+    if "lrs" in cfg:
+        cfg["lrs"] = cfg["lrs"][:1]
+    counted = []
+    with deterministic():
+        runs = module.run(cfg, progress=counted.append)
+    assert sum(counted) == module.total_epochs(cfg)
+    seeds = len(cfg["seeds"])
+    assert [len(histories) for histories in runs.values()] == [seeds] * (module.total_epochs(cfg) // seeds)
+    assert all(len(h["val_loss"]) == 1 for histories in runs.values() for h in histories)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=EXPERIMENTS)

@@ -3,10 +3,12 @@ a test claim without a page fails the test run, and a missing or stale report ne
 "tested" (and fails a CI build)."""
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 from docs_hooks import claims
 
@@ -56,6 +58,14 @@ def test_the_site_makes_at_least_thirty_claims_and_every_one_has_a_test():
 def test_sentence_before_a_marker():
     text = "Intro.\n\nFirst sentence. In eval mode the module is the identity. <!-- claim: a/b -->\nMore."
     assert claims.sentence_before(text, text.index("<!--")) == "In eval mode the module is the identity."
+
+
+def test_the_report_names_the_torch_version_also_where_torch_is_not_imported(monkeypatch):
+    """An xdist controller runs no test, so it has not imported torch: the installed
+    distribution's version stands in, and it is the same string."""
+    assert claims.torch_version() == torch.__version__
+    monkeypatch.delitem(sys.modules, "torch")
+    assert claims.torch_version() == torch.__version__
 
 
 def test_a_page_claim_without_a_test_fails_the_build(tmp_path):
@@ -111,6 +121,7 @@ def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(pytester, monke
                       "line": lines.index('@pytest.mark' '.claim("x/breaks")') + 1}],
     }
     assert report["fingerprint"] == claims.fingerprint(root)
+    assert report["torch"] == torch.__version__
 
     monkeypatch.delenv("CI", raising=False)
     html = render(root, "It holds. <!-- claim: x/holds --> It breaks. <!-- claim: x/breaks -->")

@@ -1,13 +1,15 @@
-"""Overfitting, measured: a network with far more weights than data points memorises the noise."""
+"""Overfitting, measured: a network with far more weights than data
+points memorises the noise."""
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 # --8<-- [start:data]
-N_TRAIN, N_VAL = 20, 200   # a tiny training set, and a large validation set to judge it by
-NOISE = 0.3                # std of the label noise: no model can predict it
-WIDTH = 64                 # hidden units per layer: thousands of weights for 20 points
+# a tiny training set, and a large validation set to judge it by
+N_TRAIN, N_VAL = 20, 200
+NOISE = 0.3  # std of the label noise: no model can predict it
+WIDTH = 64  # hidden units per layer: thousands of weights for 20 points
 EPOCHS, LR, SEED = 1000, 0.01, 0
 
 
@@ -17,7 +19,8 @@ def true_function(x: torch.Tensor) -> torch.Tensor:
 
 
 def make_data(n: int, noise: float, generator: torch.Generator):
-    """n points x in [-1, 1] with targets sin(3x) + Gaussian noise of std `noise`."""
+    """n points x in [-1, 1], targets sin(3x) plus Gaussian noise: its
+    standard deviation is `noise`."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got n={n}")
     x = torch.rand(n, 1, generator=generator) * 2 - 1
@@ -26,38 +29,49 @@ def make_data(n: int, noise: float, generator: torch.Generator):
 
 
 def make_model(width: int) -> nn.Sequential:
-    """An MLP with two hidden layers: far more capacity than 20 points need."""
+    """A two-hidden-layer MLP: far more capacity than 20 points need."""
     return nn.Sequential(
-        nn.Linear(1, width), nn.Tanh(),
-        nn.Linear(width, width), nn.Tanh(),
+        nn.Linear(1, width),
+        nn.Tanh(),
+        nn.Linear(width, width),
+        nn.Tanh(),
         nn.Linear(width, 1),
     )
+
+
 # --8<-- [end:data]
 
 
 # --8<-- [start:train]
-def train(seed: int = SEED, epochs: int = EPOCHS, width: int = WIDTH) -> dict:
-    """Full-batch Adam on the training set; both losses recorded after every epoch.
+def train(
+    seed: int = SEED, epochs: int = EPOCHS, width: int = WIDTH
+) -> dict:
+    """Full-batch Adam on the training set, both losses logged every epoch.
 
-    Returns tensors `train` and `val` of length epochs + 1: index e is the loss after e
-    epochs, index 0 the untrained model.
+    Returns tensors `train` and `val` of length epochs + 1: index e is the
+    loss after e epochs, index 0 that of the untrained model.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got epochs={epochs}")
     generator = torch.Generator().manual_seed(seed)
     # float64: in float32, a thousand steps let the CPU kernels' rounding
-    # show in the 4th digit (AVX2 and portable kernels printed other losses).
-    x_train, y_train = (t.double() for t in make_data(N_TRAIN, NOISE, generator))
+    # reach the 4th digit (AVX2 and portable kernels printed other losses).
+    x_train, y_train = (
+        t.double() for t in make_data(N_TRAIN, NOISE, generator)
+    )
     x_val, y_val = (t.double() for t in make_data(N_VAL, NOISE, generator))
-    with torch.random.fork_rng():  # seed the weight init without touching the caller's RNG
+    # seed the weight init without touching the caller's RNG
+    with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = make_model(width).double()
         optimizer = torch.optim.Adam(model.parameters(), lr=LR)
 
         def evaluate() -> tuple[float, float]:
             with torch.no_grad():
-                return (F.mse_loss(model(x_train), y_train).item(),
-                        F.mse_loss(model(x_val), y_val).item())
+                return (
+                    F.mse_loss(model(x_train), y_train).item(),
+                    F.mse_loss(model(x_val), y_val).item(),
+                )
 
         history = [evaluate()]
         for _ in range(epochs):
@@ -70,16 +84,20 @@ def train(seed: int = SEED, epochs: int = EPOCHS, width: int = WIDTH) -> dict:
         "train": losses[:, 0],
         "val": losses[:, 1],
         "n_params": sum(p.numel() for p in model.parameters()),
-        # What a model that knew sin(3x) exactly would score: the noise, and nothing else.
+        # What a model that knew sin(3x) exactly would score: the noise,
+        # and nothing else.
         "oracle_train": F.mse_loss(true_function(x_train), y_train).item(),
         "oracle_val": F.mse_loss(true_function(x_val), y_val).item(),
     }
+
+
 # --8<-- [end:train]
 
 
 # --8<-- [start:signature]
 def signature(run: dict) -> dict:
-    """The numbers that show overfitting: where validation loss bottoms out, and what follows."""
+    """The numbers that show overfitting: where validation loss bottoms
+    out, and what follows."""
     train_loss, val_loss = run["train"], run["val"]
     best = int(val_loss.argmin())  # the epoch early stopping would keep
     return {
@@ -92,10 +110,13 @@ def signature(run: dict) -> dict:
         "val_best": val_loss[best].item(),
         "val_end": val_loss[-1].item(),
     }
+
+
 # --8<-- [end:signature]
 
 
-TABLE_EPOCHS = (0, 25, 50, 250, 500, 600, 700, 800, 1000)  # rows printed on the page
+# rows printed on the page
+TABLE_EPOCHS = (0, 25, 50, 250, 500, 600, 700, 800, 1000)
 
 
 def facts() -> dict:
@@ -142,7 +163,10 @@ def main() -> None:
         #>   700       0.018      0.17
         #>   800       0.009      0.21
         #>  1000       0.005      0.26
-    print(f"true sin(3x) scores: train {run['oracle_train']:.4f}, val {run['oracle_val']:.4f}")
+    print(
+        f"true sin(3x) scores: train {run['oracle_train']:.4f}, "
+        f"val {run['oracle_val']:.4f}"
+    )
     #> true sin(3x) scores: train 0.0792, val 0.0990
     # --8<-- [end:demo]
 

@@ -1,4 +1,11 @@
-"""Real training runs behind the claims of the site: `python -m snippets.experiments run all`."""
+"""Real training runs behind the claims of the site:
+`python -m snippets.experiments run all`."""
 
-# The experiments, in the order the site presents them; each is a module of this package.
-EXPERIMENTS = ("overfitting", "dropout_placement", "bn_learning_rate", "rnn_dropout")
+# The experiments, in the order the site presents them; each is a module
+# of this package.
+EXPERIMENTS = (
+    "overfitting",
+    "dropout_placement",
+    "bn_learning_rate",
+    "rnn_dropout",
+)

@@ -1,4 +1,5 @@
-"""Figures that read in light and dark mode and come out byte for byte the same every run."""
+"""Figures that read in light and in dark mode, and come out byte for
+byte the same on every run."""
 
 import html
 import io
@@ -9,18 +10,31 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 # --8<-- [start:style]
-# Mid-grey ink and mid-tone colours on a transparent background read on the white page and on
-# Material's dark slate (#1e2129) alike; the grey is the one the other figures of the site use.
+# Mid-grey ink and mid-tone colours on a transparent background read on
+# the white page and on Material's dark slate (#1e2129) alike; the grey is
+# the one the other figures of the site use.
 INK = "#8c8c8c"
 COLORS = ["#4c8be0", "#e8833a", "#3fae6a", "#d9534f", "#9b6fd6", "#c9a227"]
 STYLE = {
-    "svg.hashsalt": "regularization-cnn-rnn",  # fixed element ids: same figure, same bytes
-    "svg.fonttype": "none",  # text stays text: a third of the bytes, and searchable
-    "figure.facecolor": "none", "axes.facecolor": "none", "savefig.transparent": True,
-    "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
-    "font.size": 10, "text.color": INK, "axes.labelcolor": INK, "axes.edgecolor": INK,
-    "xtick.color": INK, "ytick.color": INK, "axes.spines.top": False, "axes.spines.right": False,
-    "axes.prop_cycle": matplotlib.cycler(color=COLORS), "legend.frameon": False,
+    # fixed element ids: same figure, same bytes
+    "svg.hashsalt": "regularization-cnn-rnn",
+    # text stays text: a third of the bytes, and searchable
+    "svg.fonttype": "none",
+    "figure.facecolor": "none",
+    "axes.facecolor": "none",
+    "savefig.transparent": True,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
+    "font.size": 10,
+    "text.color": INK,
+    "axes.labelcolor": INK,
+    "axes.edgecolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=COLORS),
+    "legend.frameon": False,
     "lines.linewidth": 1.8,
 }
 
@@ -30,50 +44,96 @@ DIGITS = re.compile(rb"(\d+\.\d)\d+")
 
 
 def svg_bytes(fig: plt.Figure, alt: str) -> bytes:
-    """The figure as SVG, with the alt text as its <title>; no date, so no change between runs."""
+    """The figure as SVG, with the alt text as its <title>; no date, so
+    no change between runs."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight",
-                metadata={"Date": None, "Creator": None, "Title": alt})
+    fig.savefig(
+        buffer,
+        format="svg",
+        bbox_inches="tight",
+        metadata={"Date": None, "Creator": None, "Title": alt},
+    )
     plt.close(fig)
-    # Coordinates to 1/10 pt (0.04 mm): invisible, and a quarter of the bytes.
-    svg = COORDINATES.sub(lambda m: DIGITS.sub(rb"\1", m[0]).replace(b" \n", b"\n"), buffer.getvalue())
-    # Drawn inline (as in the notebook), the SVG is an image whose name is the alt text.
+    # Coordinates to 1/10 pt (0.04 mm): invisible, and a quarter of the
+    # bytes.
+    svg = COORDINATES.sub(
+        lambda m: DIGITS.sub(rb"\1", m[0]).replace(b" \n", b"\n"),
+        buffer.getvalue(),
+    )
+    # Drawn inline (as in the notebook), the SVG is an image whose name is
+    # the alt text.
     label = html.escape(alt, quote=True).encode()
-    return svg.replace(b"<svg ", b'<svg role="img" aria-label="' + label + b'" ', 1)
+    return svg.replace(
+        b"<svg ", b'<svg role="img" aria-label="' + label + b'" ', 1
+    )
+
+
 # --8<-- [end:style]
 
 
 def band(ax: plt.Axes, curves, label: str, color: str) -> None:
-    """Mean over seeds as a line, mean +- one standard deviation as a shaded band."""
+    """The mean over seeds as a line, the mean +- one standard deviation
+    as a shaded band."""
     curves = np.asarray(curves, dtype=float)
     mean, std = curves.mean(axis=0), curves.std(axis=0)
     epochs = np.arange(1, curves.shape[1] + 1)
     ax.plot(epochs, mean, color=color, label=label)
-    ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+    ax.fill_between(
+        epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0
+    )
 
 
-def variants_figure(runs: dict, summaries: dict, labels: dict, alt: str) -> bytes:
-    """Validation loss per epoch (left); final accuracy, validation and training (right)."""
+def variants_figure(
+    runs: dict, summaries: dict, labels: dict, alt: str
+) -> bytes:
+    """Validation loss per epoch (left); final accuracy, validation and
+    training (right)."""
     with plt.rc_context(STYLE):
-        fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(8.5, 3.4), layout="constrained",
-                                              gridspec_kw={"width_ratios": [3, 2]})
+        fig, (loss_ax, acc_ax) = plt.subplots(
+            1,
+            2,
+            figsize=(8.5, 3.4),
+            layout="constrained",
+            gridspec_kw={"width_ratios": [3, 2]},
+        )
         for row, (variant, color) in enumerate(zip(labels, COLORS)):
-            band(loss_ax, [h["val_loss"] for h in runs[variant]], labels[variant], color)
+            band(
+                loss_ax,
+                [h["val_loss"] for h in runs[variant]],
+                labels[variant],
+                color,
+            )
             numbers = summaries[variant]
-            acc_ax.errorbar(numbers["val_acc_mean"], row, xerr=numbers["val_acc_std"], fmt="o",
-                            color=color, capsize=3)
+            acc_ax.errorbar(
+                numbers["val_acc_mean"],
+                row,
+                xerr=numbers["val_acc_std"],
+                fmt="o",
+                color=color,
+                capsize=3,
+            )
             train_acc = numbers["val_acc_mean"] + numbers["acc_gap"]
             acc_ax.plot(train_acc, row, "|", color=color, markersize=10)
         # A log scale spreads out the low end, where the variants part ways.
-        loss_ax.set(xlabel="epoch", ylabel="validation loss (nats, log scale)", yscale="log")
+        loss_ax.set(
+            xlabel="epoch",
+            ylabel="validation loss (nats, log scale)",
+            yscale="log",
+        )
         loss_ax.minorticks_off()
         low, high = loss_ax.get_ylim()
-        ticks = [t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 1, 2) if low <= t <= high]
+        ticks = [
+            t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 1, 2) if low <= t <= high
+        ]
         loss_ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
         loss_ax.legend(fontsize=8, loc="upper right")
-        acc_ax.set(yticks=range(len(labels)), yticklabels=list(labels.values()),
-                   xlabel="final accuracy (%)\ndot: validation, mean +- std; bar: training",
-                   ylim=(len(labels) - 0.5, -0.5))
+        acc_ax.set(
+            yticks=range(len(labels)),
+            yticklabels=list(labels.values()),
+            xlabel="final accuracy (%)\n"
+            "dot: validation, mean +- std; bar: training",
+            ylim=(len(labels) - 0.5, -0.5),
+        )
         return svg_bytes(fig, alt)
 
 
@@ -87,7 +147,10 @@ def main() -> None:
             return svg_bytes(fig, alt="A line that falls, then rises.")
 
     first, second = draw(), draw()
-    print(first == second, b"<title>A line that falls, then rises.</title>" in first)
+    print(
+        first == second,
+        b"<title>A line that falls, then rises.</title>" in first,
+    )
     #> True True
     # --8<-- [end:demo]
 

@@ -49,13 +49,17 @@ def test_an_interrupted_write_leaves_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_the_source_hash_follows_code_not_output_comments(tmp_path):
+    """The hash is of the syntax tree: #> lines, comments and line breaks are not code."""
     module = types.SimpleNamespace(__file__=str(tmp_path / "experiment.py"))
-    (tmp_path / "experiment.py").write_text("def main():\n    print(1)\n    #> 1\n")
+    (tmp_path / "experiment.py").write_text("def main():\n    print(1, 2)  # two\n    #> 1 2\n")
     before = results.source_sha256(module)
-    (tmp_path / "experiment.py").write_text("def main():\n    print(1)\n    #> 2\n")
+    (tmp_path / "experiment.py").write_text("def main():\n    print(1, 2)  # two\n    #> 3\n")
     assert results.source_sha256(module) == before, "#> lines are output, not code"
-    (tmp_path / "experiment.py").write_text("def main():\n    print(2)\n    #> 2\n")
-    assert results.source_sha256(module) != before
+    rewrapped = "def main():\n    # the numbers 1 and 2\n    print(\n        1,\n        (2),\n    )\n    #> 1 2\n"
+    (tmp_path / "experiment.py").write_text(rewrapped)
+    assert results.source_sha256(module) == before, "a call over several lines, another comment"
+    (tmp_path / "experiment.py").write_text("def main():\n    print(1, 3)  # two\n    #> 1 2\n")
+    assert results.source_sha256(module) != before, "a changed constant is a change of code"
 
 
 @pytest.mark.parametrize("module", MODULES, ids=EXPERIMENTS)

@@ -86,18 +86,33 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def tree_text(node) -> str:
+    """A syntax tree as text: node names and their fields, leaving out
+    empty ones. Unlike ast.dump, the same on every Python from 3.11 (a
+    newer one adds fields, empty in code that does not use them)."""
+    if isinstance(node, ast.AST):
+        fields = [
+            f"{name}={tree_text(getattr(node, name))}"
+            for name in node._fields
+            if getattr(node, name, None) not in (None, [])
+        ]
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ", ".join(tree_text(item) for item in node) + "]"
+    return repr(node)
+
+
 def source_sha256(module: ModuleType) -> str:
     """Hash of the code behind the numbers: what it does, not its layout.
 
-    Each file counts as its syntax tree (ast.dump, without line numbers):
+    Each file counts as its syntax tree (tree_text, no line numbers):
     comments, #> output lines, line breaks and parentheses leave the hash
     as it was, while any change to the code or to a docstring changes it.
-    The tree's text differs between Python versions, and so may the hash.
     """
     digest = hashlib.sha256()
     shared = [HERE / name for name in SHARED_SOURCES]
     for path in [Path(module.__file__), *shared]:
-        tree = ast.dump(ast.parse(path.read_text(encoding="utf-8")))
+        tree = tree_text(ast.parse(path.read_text(encoding="utf-8")))
         digest.update(f"# {path.name}\n{tree}\n".encode())
     return digest.hexdigest()
 

@@ -36,8 +36,8 @@ def test_train_loss_keeps_falling_past_the_validation_minimum(facts):
 
 @pytest.mark.claim("basics/overfitting-signature")
 def test_validation_loss_falls_then_rises_by_a_clear_margin(facts):
-    assert facts["val_best"] < 0.5 * facts["val_start"]        # it did learn something first
-    assert facts["val_end"] > 1.5 * facts["val_best"]          # then got clearly worse
+    assert facts["val_best"] < 0.5 * facts["val_start"]  # it did learn something first
+    assert facts["val_end"] > 1.5 * facts["val_best"]  # then got clearly worse
     assert facts["val_rise"] == pytest.approx(facts["val_end"] / facts["val_best"])
     assert 0 < facts["best_epoch"] < facts["last_epoch"] // 2  # the minimum is early, not the end
     assert facts["last_epoch"] == facts["epochs"] == 1000
@@ -62,8 +62,9 @@ def test_the_model_is_heavily_overparameterised(facts):
 @pytest.mark.claim("basics/overfitting-signature")
 @pytest.mark.parametrize("seed", [1, 3, 4])
 def test_the_signature_does_not_depend_on_the_seed(seed, store):
-    sig = store.json(f"basics-overfitting-seed-{seed}", SOURCES,
-                     lambda: overfitting.signature(overfitting.train(seed=seed)))
+    sig = store.json(
+        f"basics-overfitting-seed-{seed}", SOURCES, lambda: overfitting.signature(overfitting.train(seed=seed))
+    )
     assert sig["best_epoch"] < sig["last_epoch"] // 2
     assert sig["train_end"] < 0.6 * sig["train_at_best"]
     assert sig["val_end"] > 1.3 * sig["val_best"]
@@ -74,10 +75,21 @@ def test_facts_are_the_numbers_of_one_run(monkeypatch):
     short = overfitting.train(epochs=20)
     monkeypatch.setattr(overfitting, "train", lambda: short)
     facts = overfitting.facts()
-    assert facts == {**overfitting.signature(short), "val_rise": facts["val_end"] / facts["val_best"],
-                     "n_train": 20, "n_val": 200, "noise": 0.3, "noise_var": 0.3**2, "width": 64,
-                     "epochs": 1000, "lr": 0.01, "n_params": 4353, "params_per_point": 4353 / 20,
-                     "oracle_train": short["oracle_train"], "oracle_val": short["oracle_val"]}
+    assert facts == {
+        **overfitting.signature(short),
+        "val_rise": facts["val_end"] / facts["val_best"],
+        "n_train": 20,
+        "n_val": 200,
+        "noise": 0.3,
+        "noise_var": 0.3**2,
+        "width": 64,
+        "epochs": 1000,
+        "lr": 0.01,
+        "n_params": 4353,
+        "params_per_point": 4353 / 20,
+        "oracle_train": short["oracle_train"],
+        "oracle_val": short["oracle_val"],
+    }
 
 
 def test_training_is_deterministic_and_leaves_the_global_rng_alone():

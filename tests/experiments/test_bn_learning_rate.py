@@ -14,7 +14,10 @@ def test_a_quick_run_shows_the_same_ceiling_and_a_faster_bn(quick):
     doc = quick["bn_learning_rate"]
     highest, cells = doc["summary"]["highest_lr_reaching_target"], doc["summary"]["cells"]
     assert highest["momentum=0 bn=0"] == highest["momentum=0 bn=1"] == 0.3
-    assert cells["momentum=0 bn=1 lr=0.3"]["epochs_to_target_mean"] < cells["momentum=0 bn=0 lr=0.3"]["epochs_to_target_mean"]
+    assert (
+        cells["momentum=0 bn=1 lr=0.3"]["epochs_to_target_mean"]
+        < cells["momentum=0 bn=0 lr=0.3"]["epochs_to_target_mean"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +36,17 @@ def test_bn_raises_the_ceiling_with_momentum_only(summary):
     assert lrs.index(0.1) == lrs.index(0.03) + 1, "by one step of the grid, as the note says"
 
 
-@pytest.mark.parametrize("plain, with_bn, words", [
-    (0.3, 0.3, "left unchanged"), (0.03, 0.1, "raised"), (None, 0.1, "raised"),
-    (0.1, 0.03, "lowered"), (0.1, None, "lowered"), (None, None, "left unchanged")])
+@pytest.mark.parametrize(
+    "plain, with_bn, words",
+    [
+        (0.3, 0.3, "left unchanged"),
+        (0.03, 0.1, "raised"),
+        (None, 0.1, "raised"),
+        (0.1, 0.03, "lowered"),
+        (0.1, None, "lowered"),
+        (None, None, "left unchanged"),
+    ],
+)
 def test_ceiling_words(plain, with_bn, words):
     assert experiment.ceiling_words(plain, with_bn) == words
 
@@ -100,8 +111,15 @@ def test_a_stuck_run_predicts_one_digit_with_silent_relus():
     built = []
     data = digit_splits()
     with deterministic():
-        fit(lambda: built.append(digit_cnn()) or built[-1], data, epochs=3, lr=1.0, batch_size=32,
-            seed=0, optimizer="sgd")
+        fit(
+            lambda: built.append(digit_cnn()) or built[-1],
+            data,
+            epochs=3,
+            lr=1.0,
+            batch_size=32,
+            seed=0,
+            optimizer="sgd",
+        )
     model = built[0].eval()
     outputs = []
     for layer in model:
@@ -119,16 +137,21 @@ def test_the_summary_counts_a_diverged_run_as_zero_accuracy_and_not_reached():
     cfg = {"momenta": [0.0], "lrs": [0.1], "target_acc": 0.95, "seeds": [0, 1]}
     ok = {"val_acc": [0.9, 0.97], "diverged_at": None, "test_acc": 0.96}
     diverged = {"val_acc": [0.9], "diverged_at": 2, "test_acc": None}
-    summary = experiment.summarize(cfg, {"momentum=0 bn=0 lr=0.1": [ok, diverged],
-                                         "momentum=0 bn=1 lr=0.1": [ok, ok]})
+    summary = experiment.summarize(cfg, {"momentum=0 bn=0 lr=0.1": [ok, diverged], "momentum=0 bn=1 lr=0.1": [ok, ok]})
     cell = summary["cells"]["momentum=0 bn=0 lr=0.1"]
-    assert cell == {"statuses": ["reached", "diverged"], "seeds_reaching": 1,
-                    "epochs_to_target_mean": None, "final_val_acc_mean": pytest.approx(48.5)}
+    assert cell == {
+        "statuses": ["reached", "diverged"],
+        "seeds_reaching": 1,
+        "epochs_to_target_mean": None,
+        "final_val_acc_mean": pytest.approx(48.5),
+    }
     assert summary["highest_lr_reaching_target"] == {"momentum=0 bn=0": None, "momentum=0 bn=1": 0.1}
     assert summary["status_counts"] == {"reached": 3, "too slow": 0, "stuck": 0, "diverged": 1}
     effect = summary["bn_minus_plain"]["momentum=0 lr=0.1"]
     assert effect["test"]["mean"] == pytest.approx(48.0), "(0 + 96) / 2: a diverged run scores 0"
     assert effect["val"]["mean"] == pytest.approx(48.5)
-    single = experiment.summarize({**cfg, "seeds": [0]}, {k: v[:1] for k, v in {
-        "momentum=0 bn=0 lr=0.1": [ok], "momentum=0 bn=1 lr=0.1": [ok]}.items()})
+    single = experiment.summarize(
+        {**cfg, "seeds": [0]},
+        {k: v[:1] for k, v in {"momentum=0 bn=0 lr=0.1": [ok], "momentum=0 bn=1 lr=0.1": [ok]}.items()},
+    )
     assert single["bn_minus_plain"] == {}, "one seed: no interval"

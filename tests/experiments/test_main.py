@@ -6,10 +6,9 @@ import sys
 
 import pytest
 
-from snippets.experiments import EXPERIMENTS
+from snippets.experiments import EXPERIMENTS, notebook
 from snippets.experiments import __main__ as cli
-from snippets.experiments import notebook
-from snippets.experiments.results import results_path, sha256, canonical_json, timing_path
+from snippets.experiments.results import canonical_json, results_path, sha256, timing_path
 
 
 def test_an_unknown_name_lists_the_valid_ones_and_exits_2(capsys, tmp_path):
@@ -55,8 +54,11 @@ def test_seeds_override_the_default_number(tmp_path, monkeypatch):
     from snippets.experiments import overfitting
 
     seen = {}
-    monkeypatch.setattr(overfitting, "run", lambda cfg, progress: seen.setdefault("cfg", cfg) and
-                        {"histories": [fake_history()] * len(cfg["seeds"])})
+    monkeypatch.setattr(
+        overfitting,
+        "run",
+        lambda cfg, progress: seen.setdefault("cfg", cfg) and {"histories": [fake_history()] * len(cfg["seeds"])},
+    )
     assert cli.main(["run", "overfitting", "--quick", "--seeds", "3", "--out", str(tmp_path)]) == 0
     assert seen["cfg"]["seeds"] == [0, 1, 2]
 
@@ -116,34 +118,66 @@ def test_check_says_whether_the_committed_results_are_current(monkeypatch, capsy
 
 
 def fake_history(epochs: int = 3) -> dict:
-    return {"train_loss": [1.0, 0.5, 0.2][:epochs], "val_loss": [1.1, 0.6, 0.7][:epochs],
-            "train_acc": [0.5, 0.8, 1.0][:epochs], "val_acc": [0.4, 0.7, 0.7][:epochs],
-            "diverged_at": None, "best_epoch": 2, "test_acc": 0.7, "test_acc_at_best": 0.75}
+    return {
+        "train_loss": [1.0, 0.5, 0.2][:epochs],
+        "val_loss": [1.1, 0.6, 0.7][:epochs],
+        "train_acc": [0.5, 0.8, 1.0][:epochs],
+        "val_acc": [0.4, 0.7, 0.7][:epochs],
+        "diverged_at": None,
+        "best_epoch": 2,
+        "test_acc": 0.7,
+        "test_acc_at_best": 0.75,
+    }
 
 
 def test_verify_reports_each_experiment_and_fails_on_one_not_reproduced(monkeypatch, capsys):
     here = {"cpu_capability": "AVX2"}
     outcomes = {
-        "overfitting": {"same_platform": True, "identical": True, "ok": True, "acc_points": 0.0,
-                        "loss_nats": 0.0, "changed": [], "here": here, "committed_on": here},
-        "rnn_dropout": {"same_platform": False, "identical": False, "ok": True, "acc_points": 0.56,
-                        "loss_nats": 0.0123, "changed": [], "here": here, "not_compared": ["a", "b"],
-                        "committed_on": {"cpu_capability": "AVX512"}},
-        "bn_learning_rate": {"same_platform": False, "identical": False, "ok": False,
-                             "acc_points": 40.0, "loss_nats": 3.0, "changed": ["x seed 0: diverged_at"],
-                             "here": here, "committed_on": None},
+        "overfitting": {
+            "same_platform": True,
+            "identical": True,
+            "ok": True,
+            "acc_points": 0.0,
+            "loss_nats": 0.0,
+            "changed": [],
+            "here": here,
+            "committed_on": here,
+        },
+        "rnn_dropout": {
+            "same_platform": False,
+            "identical": False,
+            "ok": True,
+            "acc_points": 0.56,
+            "loss_nats": 0.0123,
+            "changed": [],
+            "here": here,
+            "not_compared": ["a", "b"],
+            "committed_on": {"cpu_capability": "AVX512"},
+        },
+        "bn_learning_rate": {
+            "same_platform": False,
+            "identical": False,
+            "ok": False,
+            "acc_points": 40.0,
+            "loss_nats": 3.0,
+            "changed": ["x seed 0: diverged_at"],
+            "here": here,
+            "committed_on": None,
+        },
     }
     asked = []
-    monkeypatch.setattr(cli, "reproduce", lambda module, n: asked.append((module.NAME, n))
-                        or outcomes[module.NAME])
+    monkeypatch.setattr(cli, "reproduce", lambda module, n: asked.append((module.NAME, n)) or outcomes[module.NAME])
     assert cli.main(["verify", "overfitting", "rnn_dropout", "--seeds", "2"]) == 0
     out = capsys.readouterr().out
     assert asked == [("overfitting", 2), ("rnn_dropout", 2)]
     assert "overfitting: same platform (AVX2, committed on AVX2): identical" in out
-    assert "rnn_dropout: other platform (AVX2, committed on AVX512): accuracy within 0.56 points, losses within 0.0123 nats; 2 runs at the edge of stability not compared" in out
+    assert (
+        "rnn_dropout: other platform (AVX2, committed on AVX512): accuracy within 0.56 points, losses within 0.0123 nats; 2 runs at the edge of stability not compared"
+        in out
+    )
     assert cli.main(["verify", "bn_learning_rate"]) == 1
     assert "NOT REPRODUCED ['x seed 0: diverged_at']" in capsys.readouterr().out
     monkeypatch.setattr(cli, "reproduce", lambda module, n: asked.append(module.NAME) or outcomes["overfitting"])
-    assert cli.main(["verify"]) == 0 and asked[-len(EXPERIMENTS):] == list(EXPERIMENTS)
+    assert cli.main(["verify"]) == 0 and asked[-len(EXPERIMENTS) :] == list(EXPERIMENTS)
     assert cli.main(["verify", "nope"]) == 2
     assert "valid: overfitting" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from torch import nn
 
 from snippets.experiments.models import digit_cnn, facts, n_parameters
 
@@ -12,8 +11,18 @@ def layer_types(model):
 
 
 def test_the_plain_network_has_no_regularizer():
-    assert layer_types(digit_cnn()) == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d",
-                                        "Flatten", "Linear", "ReLU", "Linear"]
+    assert layer_types(digit_cnn()) == [
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Flatten",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
     assert n_parameters(digit_cnn()) == facts()["cnn_parameters"] == 13_706
 
 

@@ -1,7 +1,6 @@
 """The walkthrough notebook: it runs without error and its committed copy is current (its page:
 tests/site/test_walkthrough.py)."""
 
-
 import jupytext
 import nbformat
 import pytest

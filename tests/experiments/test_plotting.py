@@ -18,7 +18,7 @@ def draw(alt: str) -> bytes:
 def test_a_figure_is_deterministic_transparent_and_labelled():
     first, second = draw('Two "curves" & a band'), draw('Two "curves" & a band')
     assert first == second
-    assert b"<title>Two \"curves\" &amp; a band</title>" in first
+    assert b'<title>Two "curves" &amp; a band</title>' in first
     assert b'<svg role="img" aria-label="Two &quot;curves&quot; &amp; a band"' in first
     assert b"#ffffff" not in first and b"<dc:date>" not in first
     paths = re.findall(rb' d="([^"]*)"', first)

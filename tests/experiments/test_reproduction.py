@@ -30,8 +30,9 @@ def test_the_first_seed_of_every_experiment_reproduces(name):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("REPRODUCE_EXPERIMENTS") != "1",
-                    reason="minutes of training; set REPRODUCE_EXPERIMENTS=1 to run it")
+@pytest.mark.skipif(
+    os.environ.get("REPRODUCE_EXPERIMENTS") != "1", reason="minutes of training; set REPRODUCE_EXPERIMENTS=1 to run it"
+)
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_a_full_run_gives_the_committed_results(name, tmp_path):
     assert main(["run", name, "--out", str(tmp_path)]) == 0
@@ -50,6 +51,7 @@ def test_a_full_run_gives_the_committed_results(name, tmp_path):
     flipped = {v for by_name in record.values() for v in by_name[name].get("verdicts_changed", [])}
     old, fresh = dict(results.verdicts(committed["summary"])), dict(results.verdicts(new["summary"]))
     assert {" / ".join(p): v for p, v in fresh.items() if " / ".join(p) not in flipped} == {
-        " / ".join(p): v for p, v in old.items() if " / ".join(p) not in flipped}
+        " / ".join(p): v for p, v in old.items() if " / ".join(p) not in flipped
+    }
     if name == "bn_learning_rate":  # the page's headline: where the ceiling is
         assert new["summary"]["highest_lr_reaching_target"] == committed["summary"]["highest_lr_reaching_target"]

@@ -18,8 +18,10 @@ MODULES = [importlib.import_module(f"snippets.experiments.{name}") for name in E
 def test_two_quick_runs_give_byte_identical_results_and_figures(quick_root, tmp_path):
     """The cheapest experiment again, in a fresh folder: same bytes, except the timing sidecar."""
     assert main(["run", "overfitting", "--quick", "--out", str(tmp_path)]) == 0
-    for path in (results.results_path("overfitting", tmp_path),
-                 results.figure_path("experiments-overfitting.svg", tmp_path)):
+    for path in (
+        results.results_path("overfitting", tmp_path),
+        results.figure_path("experiments-overfitting.svg", tmp_path),
+    ):
         first = path.relative_to(tmp_path)
         assert path.read_bytes() == (quick_root / first).read_bytes(), first
     # Wall-clock seconds differ between runs; that is why they are kept out of the results.
@@ -175,8 +177,15 @@ def test_the_cpu_model_comes_from_proc_cpuinfo_or_platform(tmp_path, monkeypatch
 
 
 def run_of(acc: float, loss: float, diverged=None) -> dict:
-    return {"train_acc": [0.5, acc], "val_acc": [0.4, acc], "test_acc": acc, "test_acc_at_best": acc,
-            "train_loss": [1.0, loss], "val_loss": [1.1, loss], "diverged_at": diverged}
+    return {
+        "train_acc": [0.5, acc],
+        "val_acc": [0.4, acc],
+        "test_acc": acc,
+        "test_acc_at_best": acc,
+        "train_loss": [1.0, loss],
+        "val_loss": [1.1, loss],
+        "diverged_at": diverged,
+    }
 
 
 def test_gaps_are_the_largest_differences_history_by_history():
@@ -196,8 +205,7 @@ def test_the_tolerance_was_measured_and_is_not_a_free_pass():
     assert 0 < results.TOLERANCE["acc_points"] <= 10 and 0 < results.TOLERANCE["loss_nats"] <= 0.25
 
 
-def test_a_rerun_is_identical_on_the_same_platform_and_checked_against_the_tolerance_elsewhere(
-        quick_root, monkeypatch):
+def test_a_rerun_is_identical_on_the_same_platform_and_checked_against_the_tolerance_elsewhere(quick_root, monkeypatch):
     from snippets.experiments import overfitting
 
     found = results.reproduce(overfitting, 1, quick_root)
@@ -205,9 +213,16 @@ def test_a_rerun_is_identical_on_the_same_platform_and_checked_against_the_toler
     assert found["acc_points"] == 0 and found["loss_nats"] == 0
     # Elsewhere identity is not required, the tolerance is: a file made "on another CPU".
     monkeypatch.setattr(results, "same_platform", lambda doc: False)
-    monkeypatch.setattr(results, "rerun", lambda module, n, root: {"histories": [
-        {**h, "val_loss": [v + 0.5 for v in h["val_loss"]]}
-        for h in results.first_seeds(results.load_results("overfitting", root)["runs"], n)["histories"]]})
+    monkeypatch.setattr(
+        results,
+        "rerun",
+        lambda module, n, root: {
+            "histories": [
+                {**h, "val_loss": [v + 0.5 for v in h["val_loss"]]}
+                for h in results.first_seeds(results.load_results("overfitting", root)["runs"], n)["histories"]
+            ]
+        },
+    )
     found = results.reproduce(overfitting, 1, quick_root)
     assert not found["identical"] and found["loss_nats"] == pytest.approx(0.5) and not found["ok"]
 
@@ -225,11 +240,16 @@ def test_the_tolerance_covers_every_measured_cross_platform_spread():
                     assert results.within_tolerance(g), (label, name, variant)
                 else:  # only SGD at the edge of stability, as the page says
                     assert name == "bn_learning_rate" and float(variant.split("lr=")[1]) >= 0.1
-    assert any(g["acc_points"] > 0 for by in record.values() for g in by.values()), \
+    assert any(g["acc_points"] > 0 for by in record.values() for g in by.values()), (
         "another platform did round differently"
+    )
     facts = results.facts()
-    stable = [g["acc_points"] for name, by in record["avx2_vs_default"].items()
-              for v, g in by["per_variant"].items() if v in results.reproducible(name)]
+    stable = [
+        g["acc_points"]
+        for name, by in record["avx2_vs_default"].items()
+        for v, g in by["per_variant"].items()
+        if v in results.reproducible(name)
+    ]
     assert facts["spread_avx2_vs_default_acc"] == max(stable) <= results.TOLERANCE["acc_points"]
     assert facts["edge_count"] == len(facts["edge_runs"]) > 0
     assert all(run.startswith("bn_learning_rate: ") for run in facts["edge_runs"])
@@ -244,9 +264,8 @@ def test_spread_compares_the_seeds_both_folders_have(tmp_path, capsys):
             doc = results.load_results(name)
             runs = results.first_seeds(doc["runs"], 2 if folder == "a" else 3)
             if folder == "b":  # "another platform": every validation loss 0.01 nats higher
-                runs = {v: [{**h, "val_loss": [x + 0.01 for x in h["val_loss"]]} for h in hs]
-                        for v, hs in runs.items()}
-            config = {**doc["config"], "seeds": doc["config"]["seeds"][:len(next(iter(runs.values())))]}
+                runs = {v: [{**h, "val_loss": [x + 0.01 for x in h["val_loss"]]} for h in hs] for v, hs in runs.items()}
+            config = {**doc["config"], "seeds": doc["config"]["seeds"][: len(next(iter(runs.values())))]}
             path = results.results_path(name, root)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps({**doc, "config": config, "runs": runs}))
@@ -262,14 +281,20 @@ def test_spread_compares_the_seeds_both_folders_have(tmp_path, capsys):
 
 
 def test_runs_that_diverged_alike_are_compared_by_what_they_have():
-    first_epoch = {"train_acc": [], "val_acc": [], "test_acc": None, "test_acc_at_best": None,
-                   "train_loss": [], "val_loss": [], "diverged_at": 1}
+    first_epoch = {
+        "train_acc": [],
+        "val_acc": [],
+        "test_acc": None,
+        "test_acc_at_best": None,
+        "train_loss": [],
+        "val_loss": [],
+        "diverged_at": 1,
+    }
     gaps = results.run_gaps({"a": [first_epoch]}, {"a": [dict(first_epoch)]})
     assert gaps["acc_points"] == gaps["loss_nats"] == 0 and gaps["changed"] == []
 
 
-def test_elsewhere_only_the_measured_reproducible_variants_are_held_to_the_tolerance(
-        quick_root, tmp_path, monkeypatch):
+def test_elsewhere_only_the_measured_reproducible_variants_are_held_to_the_tolerance(quick_root, tmp_path, monkeypatch):
     import shutil
 
     from snippets.experiments import overfitting
@@ -279,12 +304,18 @@ def test_elsewhere_only_the_measured_reproducible_variants_are_held_to_the_toler
     target.parent.mkdir(parents=True)
     shutil.copy(source, target)
     edge = {"acc_points": 50.0, "loss_nats": 1.0, "changed": []}
-    results.spread_path(tmp_path).write_text(json.dumps(
-        {"x": {"overfitting": {"per_variant": {"histories": edge}}}}))
+    results.spread_path(tmp_path).write_text(json.dumps({"x": {"overfitting": {"per_variant": {"histories": edge}}}}))
     assert results.reproducible("overfitting", tmp_path) == set()
     monkeypatch.setattr(results, "same_platform", lambda doc: False)
-    monkeypatch.setattr(results, "rerun", lambda module, n, root: {"histories": [
-        {**h, "val_loss": [v + 0.5 for v in h["val_loss"]]}
-        for h in results.first_seeds(results.load_results("overfitting", root)["runs"], n)["histories"]]})
+    monkeypatch.setattr(
+        results,
+        "rerun",
+        lambda module, n, root: {
+            "histories": [
+                {**h, "val_loss": [v + 0.5 for v in h["val_loss"]]}
+                for h in results.first_seeds(results.load_results("overfitting", root)["runs"], n)["histories"]
+            ]
+        },
+    )
     found = results.reproduce(overfitting, 1, tmp_path)
     assert found["not_compared"] == ["histories"] and found["ok"], "an edge run is not compared"

@@ -34,11 +34,14 @@ def test_in_eval_mode_every_variant_is_the_plain_lstm(variant):
         assert not torch.equal(dropped.train()(rows), plain(rows))
 
 
-@pytest.mark.parametrize("variant, dropout_calls, bernoulli_calls", [
-    ("fresh_mask", 8, 0),  # a new mask at each of the 8 steps
-    ("locked_mask", 0, 1),  # one mask, drawn once for the whole sequence
-    ("weight_drop", 1, 0),  # one mask on W_hh per forward pass (per batch)
-])
+@pytest.mark.parametrize(
+    "variant, dropout_calls, bernoulli_calls",
+    [
+        ("fresh_mask", 8, 0),  # a new mask at each of the 8 steps
+        ("locked_mask", 0, 1),  # one mask, drawn once for the whole sequence
+        ("weight_drop", 1, 0),  # one mask on W_hh per forward pass (per batch)
+    ],
+)
 def test_where_each_variant_draws_its_masks(variant, dropout_calls, bernoulli_calls, monkeypatch):
     calls = {"dropout": [], "bernoulli": 0}
     real_dropout, real_bernoulli = F.dropout, torch.bernoulli
@@ -96,4 +99,10 @@ def test_one_mask_per_sequence_beats_a_new_mask_per_step_at_the_early_stopping_e
 
 def test_the_setup_the_page_describes():
     facts = experiment.facts()
-    assert (facts["n_train"], facts["n_per_class"], facts["p"], facts["hidden"], facts["n_seeds"]) == (200, 20, 0.3, 64, 20)
+    assert (facts["n_train"], facts["n_per_class"], facts["p"], facts["hidden"], facts["n_seeds"]) == (
+        200,
+        20,
+        0.3,
+        64,
+        20,
+    )

@@ -15,8 +15,7 @@ finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(finite, finite), min_size=2, max_size=25),
-       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+@given(st.lists(st.tuples(finite, finite), min_size=2, max_size=25), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
 def test_the_interval_is_scipys_paired_t_interval(pairs, confidence):
     treated, baseline = map(list, zip(*pairs))
     diff = stats.paired_difference(treated, baseline, confidence)
@@ -25,8 +24,10 @@ def test_the_interval_is_scipys_paired_t_interval(pairs, confidence):
     assert diff["mean"] == pytest.approx(d.mean(), abs=1e-9)
     if d.std() > 1e-6 * max(1.0, np.abs(d).max()):
         low, high = scipy_stats.ttest_rel(treated, baseline).confidence_interval(confidence)
-        assert (diff["low"], diff["high"]) == (pytest.approx(low, rel=1e-6, abs=1e-9),
-                                               pytest.approx(high, rel=1e-6, abs=1e-9))
+        assert (diff["low"], diff["high"]) == (
+            pytest.approx(low, rel=1e-6, abs=1e-9),
+            pytest.approx(high, rel=1e-6, abs=1e-9),
+        )
     assert diff["low"] <= diff["mean"] <= diff["high"]
 
 
@@ -52,13 +53,16 @@ def test_pairing_finds_what_two_overlapping_means_hide():
     assert stats.verdict(stats.paired_difference(shuffled, none)) == stats.NO_DIFFERENCE
 
 
-@pytest.mark.parametrize("treated, baseline, match", [
-    ([1.0], [2.0], "at least 2"),
-    ([1.0, 2.0], [1.0, 2.0, 3.0], "same seeds"),
-    ([[1.0, 2.0]], [[1.0, 2.0]], "one value per seed"),
-    ([1.0, math.nan], [1.0, 2.0], "must be finite"),
-    ([1.0, 2.0], [1.0, math.inf], "must be finite"),
-])
+@pytest.mark.parametrize(
+    "treated, baseline, match",
+    [
+        ([1.0], [2.0], "at least 2"),
+        ([1.0, 2.0], [1.0, 2.0, 3.0], "same seeds"),
+        ([[1.0, 2.0]], [[1.0, 2.0]], "one value per seed"),
+        ([1.0, math.nan], [1.0, 2.0], "must be finite"),
+        ([1.0, 2.0], [1.0, math.inf], "must be finite"),
+    ],
+)
 def test_bad_seed_lists_are_refused_by_name(treated, baseline, match):
     with pytest.raises(ValueError, match=match):
         stats.paired_difference(treated, baseline)
@@ -72,17 +76,28 @@ def test_a_confidence_outside_0_1_is_refused(confidence):
 
 def history(val_acc, val_loss, test_acc, test_at_best):
     best = int(np.argmin(val_loss)) + 1
-    return {"val_acc": val_acc, "val_loss": val_loss, "test_acc": test_acc,
-            "test_acc_at_best": test_at_best, "best_epoch": best}
+    return {
+        "val_acc": val_acc,
+        "val_loss": val_loss,
+        "test_acc": test_acc,
+        "test_acc_at_best": test_at_best,
+        "best_epoch": best,
+    }
 
 
 def test_compare_scores_every_metric_seed_by_seed():
-    runs = {"none": [history([0.5, 0.6], [1.0, 0.9], 0.60, 0.60),
-                     history([0.5, 0.7], [0.8, 0.9], 0.62, 0.55),
-                     history([0.4, 0.6], [1.2, 1.0], 0.58, 0.58)],
-            "x": [history([0.6, 0.7], [0.9, 0.7], 0.70, 0.70),
-                  history([0.6, 0.8], [0.7, 0.8], 0.72, 0.66),
-                  history([0.5, 0.7], [1.0, 0.8], 0.69, 0.69)]}
+    runs = {
+        "none": [
+            history([0.5, 0.6], [1.0, 0.9], 0.60, 0.60),
+            history([0.5, 0.7], [0.8, 0.9], 0.62, 0.55),
+            history([0.4, 0.6], [1.2, 1.0], 0.58, 0.58),
+        ],
+        "x": [
+            history([0.6, 0.7], [0.9, 0.7], 0.70, 0.70),
+            history([0.6, 0.8], [0.7, 0.8], 0.72, 0.66),
+            history([0.5, 0.7], [1.0, 0.8], 0.69, 0.69),
+        ],
+    }
     found = stats.compare(runs)
     assert list(found) == ["x"] and set(found["x"]) == set(stats.METRICS)
     assert found["x"]["val_acc"]["mean"] == pytest.approx(10)
@@ -93,10 +108,10 @@ def test_compare_scores_every_metric_seed_by_seed():
 
 
 def test_the_table_and_the_facts_say_what_the_intervals_say():
-    comparisons = {"b": {m: {"mean": 1.0, "low": 0.5, "high": 1.5, "verdict": "helped"}
-                         for m in stats.METRICS},
-                   "a": {m: {"mean": -0.25, "low": -1.0, "high": 0.5,
-                             "verdict": stats.NO_DIFFERENCE} for m in stats.METRICS}}
+    comparisons = {
+        "b": {m: {"mean": 1.0, "low": 0.5, "high": 1.5, "verdict": "helped"} for m in stats.METRICS},
+        "a": {m: {"mean": -0.25, "low": -1.0, "high": 0.5, "verdict": stats.NO_DIFFERENCE} for m in stats.METRICS},
+    }
     text = stats.table(comparisons, {"a": "variant A", "b": "variant B"})
     lines = text.splitlines()
     assert len(lines) == 4 and lines[1] == "|---|---|---|---|---|---|"

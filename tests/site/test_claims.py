@@ -76,7 +76,10 @@ def test_a_page_claim_without_a_test_fails_the_build(tmp_path):
 
 @WORKERS
 def test_a_test_claim_without_a_page_fails_the_test_run(pytester, monkeypatch, workers):
-    root = project(pytester.path, "No claims here.\n", """
+    root = project(
+        pytester.path,
+        "No claims here.\n",
+        """
         import pytest
 
         def test_fine():
@@ -85,7 +88,8 @@ def test_a_test_claim_without_a_page_fails_the_test_run(pytester, monkeypatch, w
         @pytest.CLAIM("x/unknown")
         def test_it():
             pass
-        """)
+        """,
+    )
     result = run_pytest(pytester, monkeypatch, workers)
     output = result.stdout.str()
     assert result.ret != 0, output
@@ -97,7 +101,10 @@ def test_a_test_claim_without_a_page_fails_the_test_run(pytester, monkeypatch, w
 @WORKERS
 def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(pytester, monkeypatch, workers):
     page = "It holds. <!-- claim: x/holds -->\n\nIt breaks. <!-- claim: x/breaks -->\n"
-    root = project(pytester.path, page, """
+    root = project(
+        pytester.path,
+        page,
+        """
         import pytest
 
         @pytest.CLAIM("x/holds")
@@ -107,7 +114,8 @@ def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(pytester, monke
         @pytest.CLAIM("x/breaks")
         def test_breaks():
             assert 1 + 1 == 3
-        """)
+        """,
+    )
     result = run_pytest(pytester, monkeypatch, workers)
     assert result.ret == 1, result.stdout.str()
     assert result.parseoutcomes() == {"passed": 1, "failed": 1}
@@ -115,10 +123,22 @@ def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(pytester, monke
     report = json.loads((root / claims.REPORT).read_text())
     lines = (root / "tests" / "test_x.py").read_text().splitlines()
     assert report["claims"] == {
-        "x/holds": [{"test": "tests/test_x.py::test_holds", "path": "tests/test_x.py", "outcome": "passed",
-                     "line": lines.index('@pytest.mark' '.claim("x/holds")') + 1}],
-        "x/breaks": [{"test": "tests/test_x.py::test_breaks", "path": "tests/test_x.py", "outcome": "failed",
-                      "line": lines.index('@pytest.mark' '.claim("x/breaks")') + 1}],
+        "x/holds": [
+            {
+                "test": "tests/test_x.py::test_holds",
+                "path": "tests/test_x.py",
+                "outcome": "passed",
+                "line": lines.index('@pytest.mark.claim("x/holds")') + 1,
+            }
+        ],
+        "x/breaks": [
+            {
+                "test": "tests/test_x.py::test_breaks",
+                "path": "tests/test_x.py",
+                "outcome": "failed",
+                "line": lines.index('@pytest.mark.claim("x/breaks")') + 1,
+            }
+        ],
     }
     assert report["fingerprint"] == claims.fingerprint(root)
     assert report["torch"] == torch.__version__
@@ -138,8 +158,15 @@ def test_a_stale_or_missing_report_never_shows_tested(tmp_path, monkeypatch):
     assert "not verified in this build" in html and "claim--ok" not in html
 
     (root / "reports").mkdir()
-    (root / claims.REPORT).write_text(json.dumps({"torch": "2", "fingerprint": "old", "claims": {
-        "x/holds": [{"test": "t", "path": "t.py", "line": 1, "outcome": "passed"}]}}))
+    (root / claims.REPORT).write_text(
+        json.dumps(
+            {
+                "torch": "2",
+                "fingerprint": "old",
+                "claims": {"x/holds": [{"test": "t", "path": "t.py", "line": 1, "outcome": "passed"}]},
+            }
+        )
+    )
     html = render(root, "<!-- claim: x/holds -->")
     assert "not verified in this build" in html and "stale" in html
 

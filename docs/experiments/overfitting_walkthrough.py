@@ -31,7 +31,12 @@ from snippets.experiments import overfitting
 from snippets.experiments.data import digit_splits
 from snippets.experiments.models import digit_cnn, n_parameters
 from snippets.experiments.results import (
-    load_results, rounded, run_gaps, same_platform, within_tolerance)
+    load_results,
+    rounded,
+    run_gaps,
+    same_platform,
+    within_tolerance,
+)
 from snippets.experiments.training import deterministic, fit
 
 # %% [markdown]
@@ -79,15 +84,21 @@ print(f"{data.train.x.numel():,} training pixels")
 # %%
 with deterministic():
     history = fit(
-        digit_cnn, data, epochs=cfg["epochs"], lr=cfg["lr"],
-        batch_size=cfg["batch_size"], optimizer=cfg["optimizer"],
+        digit_cnn,
+        data,
+        epochs=cfg["epochs"],
+        lr=cfg["lr"],
+        batch_size=cfg["batch_size"],
+        optimizer=cfg["optimizer"],
         seed=0,
     )
 for epoch in (1, 10, 25, 50, 100):
     train_loss = history["train_loss"][epoch - 1]
     val_loss = history["val_loss"][epoch - 1]
-    print(f"epoch {epoch:3}: training loss {train_loss:.4f}, "
-          f"validation loss {val_loss:.4f}")
+    print(
+        f"epoch {epoch:3}: training loss {train_loss:.4f}, "
+        f"validation loss {val_loss:.4f}"
+    )
 
 # %% [markdown]
 # ## The signature
@@ -106,8 +117,10 @@ SVG(overfitting.draw([history], best, alt=alt))
 last = len(val_loss)
 for epoch in (best, last):
     accuracy = 100 * history["val_acc"][epoch - 1]
-    print(f"epoch {epoch:3}: validation loss {val_loss[epoch - 1]:.4f}, "
-          f"accuracy {accuracy:.1f} %")
+    print(
+        f"epoch {epoch:3}: validation loss {val_loss[epoch - 1]:.4f}, "
+        f"accuracy {accuracy:.1f} %"
+    )
 
 # %% [markdown]
 # The accuracy hardly moves while the loss rises: past the best epoch the network does not
@@ -132,5 +145,7 @@ if same_platform(doc):
 else:
     reproduced = within_tolerance(gaps)
 print("reproduced:", reproduced)
-print(f"largest gap: {gaps['acc_points']:.2f} accuracy points, "
-      f"{gaps['loss_nats']:.4f} nats of a loss")
+print(
+    f"largest gap: {gaps['acc_points']:.2f} accuracy points, "
+    f"{gaps['loss_nats']:.4f} nats of a loss"
+)

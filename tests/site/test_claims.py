@@ -13,6 +13,9 @@ import torch
 from docs_hooks import claims
 
 ROOT = Path(__file__).resolve().parents[2]
+# Built with +, so that the site's own scan of tests/ for declared claims skips these fakes
+# (the formatter joins adjacent string literals, not a sum).
+MARK = "@pytest." + "mark" + ".claim"
 
 
 def project(tmp_path, page: str, test: str) -> Path:
@@ -128,7 +131,7 @@ def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(pytester, monke
                 "test": "tests/test_x.py::test_holds",
                 "path": "tests/test_x.py",
                 "outcome": "passed",
-                "line": lines.index('@pytest.mark.claim("x/holds")') + 1,
+                "line": lines.index(MARK + '("x/holds")') + 1,
             }
         ],
         "x/breaks": [
@@ -136,7 +139,7 @@ def test_the_run_writes_a_report_and_a_fresh_report_shows_tested(pytester, monke
                 "test": "tests/test_x.py::test_breaks",
                 "path": "tests/test_x.py",
                 "outcome": "failed",
-                "line": lines.index('@pytest.mark.claim("x/breaks")') + 1,
+                "line": lines.index(MARK + '("x/breaks")') + 1,
             }
         ],
     }

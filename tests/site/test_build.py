@@ -29,8 +29,8 @@ def site(tmp_path_factory):
     return site_dir
 
 
-# One worker builds the site (pytest-xdist with --dist loadgroup): the pre-build writes into docs/.
-pytestmark = pytest.mark.xdist_group("site-build")
+# One worker builds the site: pytest-xdist runs with --dist loadfile, so the tests of this
+# file share one worker and one build (the pre-build writes into docs/).
 
 
 def html_pages(site):
@@ -85,6 +85,7 @@ def test_no_fact_marker_is_left_on_any_page(site):
         assert "<!-- facts:" not in body and "<!-- take-home:" not in body, page
 
 
+@pytest.mark.slow  # a whole build in a fresh process: CI runs it with the slow tests
 def test_the_build_reads_facts_without_importing_torch(tmp_path):
     """A build in a fresh process, after the pre-build filled the store, trains nothing and
     imports neither torch nor scikit-learn."""

@@ -199,3 +199,14 @@ def test_a_wrong_fact_in_a_claim_names_its_own_page_not_the_claims_page(tmp_path
     message = str(caught.value)
     assert message.startswith(f"dropout/typo.md: {marker}: ")
     assert "'inverted_expected'" in message
+
+
+def test_a_claimed_sentence_keeps_working_links_on_the_claims_page():
+    """The claims page is at the top of docs/: a relative link copied from a sentence on
+    dropout/inverted.md is made relative to it; addresses and absolute links stay."""
+    sentence = "See [masks](bernoulli.md), [a part](#why), [BN](../batchnorm/manual.md#x) and [web](https://a.b/c)."
+    assert claims.rebase_links(sentence, "dropout/inverted.md") == (
+        "See [masks](dropout/bernoulli.md), [a part](dropout/inverted.md#why), "
+        "[BN](batchnorm/manual.md#x) and [web](https://a.b/c)."
+    )
+    assert claims.rebase_links("[home](/x/) and [top](index.md)", "index.md") == "[home](/x/) and [top](index.md)"

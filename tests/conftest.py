@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,8 +30,24 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
-# Longest test files first. xdist hands whole files to its workers in collection order; a
-# long file handed out last keeps one worker busy while the other has nothing left to do.
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session):
+    """pytest keeps the test modules it rewrites (for its assertion messages) in __pycache__,
+    but only where Python may write bytecode: with PYTHONDONTWRITEBYTECODE set, every process
+    rewrites every test file on every run (about 4 s of each xdist worker's collection). So
+    collection may write them (__pycache__ is ignored by git); the tests run with the setting
+    as it was, since some import modules they write and edit within the same second."""
+    saved = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        return (yield)
+    finally:
+        sys.dont_write_bytecode = saved
+
+
+# Longest test files first. xdist (--dist loadfile --no-loadscope-reorder, pyproject.toml)
+# hands whole files to its workers in collection order; a long file handed out last keeps
+# one worker busy while the other has nothing left to do.
 # The controller (or the one process without xdist) keeps each file's seconds in pytest's
 # cache and hands the same numbers to every worker, which must collect in the same order.
 SECONDS = "tests/seconds-per-file"

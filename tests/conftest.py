@@ -1,5 +1,6 @@
 """Shared test settings, and a store for the results of the few slow, deterministic computations."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -11,8 +12,16 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock, Timeout
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Hypothesis draws the same examples on every run and machine (derandomize), and keeps no
+# example database: what the default run covers, the 100 % gate included, does not depend
+# on luck or on what an earlier run found. HYPOTHESIS_PROFILE=explore draws new ones.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)  # and the example database
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # pytester runs a pytest inside the test run (tests/site/test_claims.py: the claims plugin).
 pytest_plugins = ["pytester"]
@@ -45,12 +54,39 @@ def pytest_collection(session):
         sys.dont_write_bytecode = saved
 
 
+@contextlib.contextmanager
+def coverage_paused():
+    """No coverage measurement inside, for a session fixture that runs a lot of unmeasured
+    code, such as the in-process site build (Python-Markdown): under coverage's tracer
+    Python 3.11 runs every line about 1.7 times slower, measured or not. (pytest-cov's
+    ``no_cover`` mark covers only a test's call, and in an xdist worker leaves a tracer on.)
+    Code that only such a fixture runs goes unmeasured, and the 100 % gate says so."""
+    import coverage
+
+    # An xdist worker has two started Coverage objects: pytest-cov starts one before it knows
+    # it is a worker and another at the session's start, without stopping the first. Stopping
+    # only the newest (what pytest-cov's own pause() does) resumes the older one's tracer.
+    stopped = []
+    while (measuring := coverage.Coverage.current()) is not None:
+        measuring.stop()
+        stopped.append(measuring)
+    try:
+        yield
+    finally:
+        for measuring in reversed(stopped):
+            measuring.start()
+
+
 # Longest test files first. xdist (--dist loadfile --no-loadscope-reorder, pyproject.toml)
 # hands whole files to its workers in collection order; a long file handed out last keeps
 # one worker busy while the other has nothing left to do.
 # The controller (or the one process without xdist) keeps each file's seconds in pytest's
 # cache and hands the same numbers to every worker, which must collect in the same order.
+# A fresh clone has no cache: it goes by tests/seconds-per-file.json, the seconds of a run on
+# a fresh clone (refresh it from .pytest_cache/v/tests/seconds-per-file after one; a file it
+# does not list just comes last).
 SECONDS = "tests/seconds-per-file"
+FRESH_CLONE_SECONDS = ROOT / "tests" / "seconds-per-file.json"
 RUN: dict = {}  # this session's config, and the seconds spent per file
 
 
@@ -62,19 +98,21 @@ def hands_out_tests(config) -> bool:
     return not hasattr(config, "workerinput")
 
 
+def known_seconds(config) -> dict:
+    """Seconds per test file: this machine's last run, else those of a fresh clone."""
+    cache = getattr(config, "cache", None)
+    seen = cache.get(SECONDS, {}) if cache else {}
+    return seen or json.loads(FRESH_CLONE_SECONDS.read_text())
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    cache = getattr(node.config, "cache", None)
-    node.workerinput[SECONDS] = cache.get(SECONDS, {}) if cache else {}
+    node.workerinput[SECONDS] = known_seconds(node.config)
 
 
 @pytest.hookimpl(tryfirst=True)  # before --failed-first and --last-failed reorder them
 def pytest_collection_modifyitems(config, items):
-    if hands_out_tests(config):
-        cache = getattr(config, "cache", None)
-        seconds = cache.get(SECONDS, {}) if cache else {}
-    else:
-        seconds = config.workerinput[SECONDS]
+    seconds = known_seconds(config) if hands_out_tests(config) else config.workerinput[SECONDS]
     items.sort(key=lambda item: -seconds.get(file_of(item.nodeid), 0.0))  # stable: files stay whole
 
 

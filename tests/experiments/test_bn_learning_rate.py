@@ -10,8 +10,9 @@ from snippets.experiments.models import digit_cnn
 from snippets.experiments.training import deterministic, fit
 
 
+@pytest.mark.slow  # a quick run of its own: tests/experiments/conftest.py
 def test_a_quick_run_shows_the_same_ceiling_and_a_faster_bn(quick):
-    doc = quick["bn_learning_rate"]
+    doc = quick("bn_learning_rate")
     highest, cells = doc["summary"]["highest_lr_reaching_target"], doc["summary"]["cells"]
     assert highest["momentum=0 bn=0"] == highest["momentum=0 bn=1"] == 0.3
     assert (

@@ -7,8 +7,9 @@ from snippets.experiments import dropout_placement as experiment
 REGULARIZED = ["head_dropout", "conv1_dropout", "dropout2d", "batchnorm", "batchnorm_head_dropout"]
 
 
+@pytest.mark.slow  # a quick run of its own: tests/experiments/conftest.py
 def test_a_quick_run_puts_a_batch_normalized_network_first(quick):
-    doc = quick["dropout_placement"]
+    doc = quick("dropout_placement")
     assert doc["summary"]["ranking"][0] in ("batchnorm", "batchnorm_head_dropout")
     assert set(doc["runs"]) == set(experiment.VARIANTS)
 

@@ -9,6 +9,7 @@ import pytest
 from snippets.experiments import EXPERIMENTS, notebook
 from snippets.experiments import __main__ as cli
 from snippets.experiments.results import canonical_json, results_path, sha256, timing_path
+from tests.experiments.conftest import EVERY_QUICK
 
 
 def test_an_unknown_name_lists_the_valid_ones_and_exits_2(capsys, tmp_path):
@@ -38,15 +39,16 @@ def test_seeds_must_be_a_positive_whole_number(seeds, capsys):
     assert "--seeds" in capsys.readouterr().err
 
 
-def test_a_quick_run_writes_results_timing_and_a_figure(quick_root):
-    for name in EXPERIMENTS:
-        doc = json.loads(results_path(name, quick_root).read_text())
-        assert doc["experiment"] == name and doc["config"]["quick"] is True
-        timing = json.loads(timing_path(name, quick_root).read_text())
-        assert timing["seconds"] > 0
-        assert timing["config_sha256"] == doc["config_sha256"] == sha256(canonical_json(doc["config"]))
-    svgs = sorted(p.name for p in (quick_root / "assets" / "figures").glob("*.svg"))
-    assert svgs == sorted(f"experiments-{name.replace('_', '-')}.svg" for name in EXPERIMENTS)
+@pytest.mark.parametrize("name", EVERY_QUICK)
+def test_a_quick_run_writes_results_timing_and_a_figure(name, quick_docs):
+    root = quick_docs(name)
+    doc = json.loads(results_path(name, root).read_text())
+    assert doc["experiment"] == name and doc["config"]["quick"] is True
+    timing = json.loads(timing_path(name, root).read_text())
+    assert timing["seconds"] > 0
+    assert timing["config_sha256"] == doc["config_sha256"] == sha256(canonical_json(doc["config"]))
+    svgs = [p.name for p in (root / "assets" / "figures").glob("*.svg")]
+    assert svgs == [f"experiments-{name.replace('_', '-')}.svg"]
 
 
 def test_seeds_override_the_default_number(tmp_path, monkeypatch):

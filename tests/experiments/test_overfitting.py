@@ -13,7 +13,7 @@ def assert_signature(summary: dict, epochs: int) -> None:
 
 
 def test_a_quick_run_shows_the_signature(quick):
-    doc = quick["overfitting"]
+    doc = quick("overfitting")
     assert_signature(doc["summary"], doc["config"]["epochs"])
     assert doc["summary"]["seeds_rising"] == len(doc["config"]["seeds"])
 

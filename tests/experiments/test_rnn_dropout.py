@@ -69,8 +69,9 @@ def test_bad_arguments_are_refused():
         DigitLSTM("locked_mask", 1.0)
 
 
+@pytest.mark.slow  # a quick run of its own: tests/experiments/conftest.py
 def test_a_quick_run_shows_every_dropout_narrowing_the_gap(quick):
-    variants = quick["rnn_dropout"]["summary"]["variants"]
+    variants = quick("rnn_dropout")["summary"]["variants"]
     for name in VARIANTS[1:]:
         assert variants[name]["loss_gap"] < variants["none"]["loss_gap"], name
 

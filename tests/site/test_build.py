@@ -9,6 +9,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from docs_hooks import prebuild
+from tests.conftest import coverage_paused
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,10 +20,15 @@ def site(tmp_path_factory):
     # This build runs while the tests that write the claims report are still running, so it
     # cannot have a fresh report; outside CI that only renders "not verified in this build".
     ci = os.environ.pop("CI", None)
-    prebuild.main(["--no-facts"])  # what a fresh clone lacks; the build computes the facts
     try:
-        config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(site_dir), strict=True)
-        build(config)  # raises mkdocs.exceptions.Abort on any warning under strict
+        with coverage_paused():
+            prebuild.main(["--no-facts"])  # the generated files a fresh clone lacks
+        # The facts: snippet code, some of it run once per process (functools.cache), so
+        # measured here; the build then reads them and runs only Markdown and the theme.
+        prebuild.warm_facts(ROOT / "docs")
+        with coverage_paused():
+            config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(site_dir), strict=True)
+            build(config)  # raises mkdocs.exceptions.Abort on any warning under strict
     finally:
         if ci is not None:
             os.environ["CI"] = ci
@@ -31,6 +37,20 @@ def site(tmp_path_factory):
 
 # One worker builds the site: pytest-xdist runs with --dist loadfile, so the tests of this
 # file share one worker and one build (the pre-build writes into docs/).
+
+
+def test_the_build_fixture_pauses_coverage_and_resumes_it():
+    """Under coverage (the default run), nothing is traced inside and measuring goes on after."""
+    import sys
+
+    import coverage
+
+    measuring = coverage.Coverage.current()
+    with coverage_paused():
+        assert coverage.Coverage.current() is None
+        assert measuring is None or sys.gettrace() is None
+    assert coverage.Coverage.current() is measuring
+    assert measuring is None or sys.gettrace() is not None
 
 
 def html_pages(site):

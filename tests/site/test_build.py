@@ -8,10 +8,12 @@ import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
-from docs_hooks import prebuild
+from docs_hooks import facts, prebuild
 from tests.conftest import coverage_paused
 
 ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in prebuild.GENERATED_PAGES)
 
 
 @pytest.fixture(scope="session")
@@ -23,10 +25,13 @@ def site(tmp_path_factory):
     try:
         with coverage_paused():
             prebuild.main(["--no-facts"])  # the generated files a fresh clone lacks
-        # The facts: snippet code, some of it run once per process (functools.cache), so
-        # measured here; the build then reads them and runs only Markdown and the theme.
-        prebuild.warm_facts(ROOT / "docs")
-        with coverage_paused():
+        # The facts come from the tests' own cache (always computed, never the store in
+        # reports/facts), shared with test_every_marker_resolves below, in this worker. They
+        # are snippet code, some of it run once per process (functools.cache): measured here,
+        # so the build itself runs only Markdown and the theme, untraced.
+        prebuild.warm_facts(DOCS, cache=facts.CACHE)
+        with coverage_paused(), pytest.MonkeyPatch.context() as patch:
+            patch.setattr(facts, "BUILD_CACHE", facts.CACHE)
             config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(site_dir), strict=True)
             build(config)  # raises mkdocs.exceptions.Abort on any warning under strict
     finally:
@@ -51,6 +56,15 @@ def test_the_build_fixture_pauses_coverage_and_resumes_it():
         assert measuring is None or sys.gettrace() is None
     assert coverage.Coverage.current() is measuring
     assert measuring is None or sys.gettrace() is not None
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_every_marker_resolves(page):
+    """Each page on its own, so a failure names it (here, beside the build: one worker
+    computes the facts once for both)."""
+    text = page.read_text(encoding="utf-8")
+    filled = facts.fill(text, page=page.relative_to(DOCS).as_posix())  # raises FactError naming the page
+    assert not facts.FACT.search(filled)
 
 
 def html_pages(site):

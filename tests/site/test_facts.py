@@ -8,18 +8,11 @@ import pytest
 from mkdocs.exceptions import PluginError
 
 from docs_hooks import facts
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 from docs_hooks.prebuild import GENERATED_PAGES
 
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in GENERATED_PAGES)
-
-
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
-def test_every_marker_resolves(page):
-    text = page.read_text(encoding="utf-8")
-    filled = facts.fill(text, page=page.relative_to(DOCS).as_posix())  # raises FactError naming the page
-    assert not facts.FACT.search(filled)
+# Every page's markers are resolved in test_build.py, beside the build that shares the facts.
 
 
 def test_formatting_rules():

@@ -1,0 +1,1 @@
+"""Snippets of the modern chapter: what modern CNNs use."""

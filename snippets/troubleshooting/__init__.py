@@ -1,0 +1,1 @@
+"""Snippets of the troubleshooting chapter."""

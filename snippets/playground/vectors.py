@@ -40,29 +40,47 @@ def display(x: float, digits: int) -> str:
 NUMBER = re.compile(
     r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 )
+DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
+# Two digits joined by a comma in a batch: 0,5 could be one value or two.
+JOINED = re.compile(r"[0-9.]*[0-9],[0-9][0-9.]*")
+MINUS = "\u2212"  # the minus sign the pages print, as in "−0.5"
+MAX_BATCH = bn_steps.MAX_BATCH
 
 
 # --8<-- [start:parse]
 def parse_number(text: str, name: str) -> float:
     """What a widget accepts in a number field, with the message it shows
     otherwise."""
-    text = text.strip()
+    typed = text.strip()
+    text = typed.replace(MINUS, "-")  # −0.5 is -0.5
     if not text:
         raise ValueError(f"{name}: enter a number")
+    if DECIMAL_COMMA.fullmatch(text):
+        raise ValueError(
+            f'{name}: "{typed}" has a decimal comma; '
+            f"write {typed.replace(',', '.')} with a point"
+        )
     if not NUMBER.fullmatch(text):
-        raise ValueError(f'{name}: "{text}" is not a number')
+        raise ValueError(f'{name}: "{typed}" is not a number')
     value = float(text)
     if abs(value) > 1e6:
-        raise ValueError(f"{name}: {text} is too large (at most 1000000)")
+        raise ValueError(f"{name}: {typed} is too large (at most 1000000)")
     return value
 
 
 def parse_batch(text: str) -> list[float]:
-    values = [
-        parse_number(token, "Batch")
-        for token in re.split(r"[\s,;]+", text.strip())
-        if token
-    ]
+    joined = JOINED.search(text)
+    if joined:
+        one, two = joined[0].replace(",", "."), joined[0].replace(",", ", ")
+        raise ValueError(
+            f'Batch: "{joined[0]}" is ambiguous; write {one} or {two}'
+        )
+    tokens = [t for t in re.split(r"[\s,;]+", text.strip()) if t]
+    if len(tokens) > MAX_BATCH:
+        raise ValueError(
+            f"Batch: at most {MAX_BATCH} values (this has {len(tokens)})"
+        )
+    values = [parse_number(token, "Batch") for token in tokens]
     if len(values) < 2:
         raise ValueError(
             "Batch: enter at least two numbers; "
@@ -122,15 +140,29 @@ def batchnorm_vectors() -> dict:
         ([0.1, 0.2, 0.4, 0.8, 1.6], -1.5, 0.25, 0.1),
         ([-3, 7], 3.0, 2.0, 1.0),
     ]
+    texts = [
+        (", ".join(f"{v:g}" for v in x), f"{g:g}", f"{b:g}", f"{e:g}")
+        for x, g, b, e in cases
+    ]
+    # as a reader may type them: the pages' minus sign, semicolons
+    texts.append(
+        ("\u22121.5; 0, 2.25  \u22120.5", "\u22121", "0.5", "1e-3")
+    )
     steps = []
-    for x, gamma, beta, eps in cases:
+    for x_text, gamma_text, beta_text, eps_text in texts:
+        x = parse_batch(x_text)
+        gamma, beta = (
+            parse_number(gamma_text, "γ"),
+            parse_number(beta_text, "β"),
+        )
+        eps = parse_positive(eps_text, "ε")
         out = bn_steps.calculator_steps(x, gamma, beta, eps)
         steps.append(
             {
-                "x": ", ".join(f"{v:g}" for v in x),
-                "gamma": f"{gamma:g}",
-                "beta": f"{beta:g}",
-                "eps": f"{eps:g}",
+                "x": x_text,
+                "gamma": gamma_text,
+                "beta": beta_text,
+                "eps": eps_text,
                 "mean": display(out["mean"].item(), 4),
                 "var": display(out["var"].item(), 4),
                 "centred": [display(v - out["mean"].item(), 4) for v in x],
@@ -167,11 +199,11 @@ def batchnorm_vectors() -> dict:
         )
     bad = [
         ("batch", text, message(parse_batch, text))
-        for text in ["", "  ", "1, two, 3", "4", "1, 1e9"]
+        for text in ["", "  ", "1, two, 3", "4", "1, 1e9", "0,5", "1 " * 65]
     ]
     bad += [
         ("gamma", text, message(parse_number, text, "γ"))
-        for text in ["", "abc"]
+        for text in ["", "abc", "0,5", "\u22120,5", "- 1"]
     ]
     bad += [
         ("eps", text, message(parse_positive, text, "ε"))
@@ -220,7 +252,7 @@ def dropout_vectors() -> dict:
         )
     bad = [
         ("p", text, message(parse_drop_prob, text))
-        for text in ["", "half", "1", "1.5", "-0.1"]
+        for text in ["", "half", "1", "1.5", "-0.1", "\u22120.1", "0,5"]
     ]
     return {
         "h": h.tolist(),
@@ -303,7 +335,11 @@ def main() -> None:
     print(display(0.125, 2), display(-0.125, 2), display(-0.00001, 4))
     #> 0.13 -0.13 0.0000
     print(message(parse_drop_prob, "0,5"))
-    #> p: "0,5" is not a number
+    #> p: "0,5" has a decimal comma; write 0.5 with a point
+    print(parse_batch("2, \u22120.5; 4"))
+    #> [2.0, -0.5, 4.0]
+    print(message(parse_batch, "2,5 1"))
+    #> Batch: "2,5" is ambiguous; write 2.5 or 2, 5
     vectors = build()
     for widget, table in vectors.items():
         cases = {
@@ -312,8 +348,8 @@ def main() -> None:
             if isinstance(v, list) and isinstance(v[0], dict)
         }
         print(widget, cases)
-        #> batchnorm {'steps': 5, 'running': 2, 'bad': 11}
-        #> dropout {'masks': 5, 'bad': 5}
+        #> batchnorm {'steps': 6, 'running': 2, 'bad': 16}
+        #> dropout {'masks': 5, 'bad': 7}
         #> masks {'odds': 5, 'bad': 7}
     # --8<-- [end:demo]
 

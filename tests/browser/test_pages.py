@@ -59,6 +59,20 @@ def slug(path: str) -> str:
     return path.strip("/").replace("/", "-") or "index"
 
 
+# The playground's own files: only its pages load them (overrides/main.html).
+WIDGET_FILES = ("assets/widgets.css", "assets/js/playground.js") + tuple(
+    f"assets/js/{name}.js" for name in ("dropout", "batchnorm", "masks")
+)
+LOADED = "() => performance.getEntriesByType('resource').map(r => new URL(r.name).pathname)"
+
+
+def widget_files_expected(path: str) -> set[str]:
+    """playground/<name>/ loads widgets.css, playground.js and <name>.js; no other page any."""
+    if not path.startswith("playground/"):
+        return set()
+    return {*WIDGET_FILES[:2], f"assets/js/{path.split('/')[1]}.js"}
+
+
 WIDGETS_READY = "[...document.querySelectorAll('[data-widget]')].every(w => w.hasAttribute('data-ready'))"
 
 
@@ -83,6 +97,9 @@ def test_page(path, light_tab, dark_tab, screenshots):
             problems.append(f"image without alt text: {img['src']}")
     if not all(page.evaluate(CODE_BLOCKS)):
         problems.append("a code block has no copy button")
+    loaded = {f for f in WIDGET_FILES if any(p.endswith("/" + f) for p in page.evaluate(LOADED))}
+    if loaded != widget_files_expected(path):
+        problems.append(f"playground files loaded: {sorted(loaded)}, expected {sorted(widget_files_expected(path))}")
 
     start_axe(page)
     dark_page.wait_for_function(WIDGETS_READY)
@@ -135,3 +152,24 @@ def test_code_blocks_have_copy_buttons(light_tab):
     page, _ = light_tab.visit("dropout/inverted/")
     blocks = page.evaluate(CODE_BLOCKS)
     assert len(blocks) >= 3 and all(blocks)
+
+
+def test_widget_files_are_referenced_only_by_playground_pages(site):
+    """In the built HTML, not only in what a page happened to load: a page that does not hold a
+    widget names none of the playground's files (36 pages loaded them all once)."""
+    pages = sorted(p for p in site.rglob("*.html"))
+    assert len(pages) >= 40
+    wrong = {}
+    for html in pages:
+        path = html.parent.relative_to(site).as_posix() + "/" if html.parent != site else ""
+        text = html.read_text(encoding="utf-8")
+        named = {f for f in WIDGET_FILES if f in text}
+        expected = widget_files_expected(path) if html.name == "index.html" else set()
+        if named != expected:
+            wrong[str(html.relative_to(site))] = sorted(named)
+    assert not wrong, wrong
+    assert widget_files_expected("playground/masks/") == {
+        "assets/widgets.css",
+        "assets/js/playground.js",
+        "assets/js/masks.js",
+    }

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from snippets.playground.vectors import JSON_PATH, display
+from snippets.playground.vectors import JSON_PATH, MAX_BATCH, display, message, parse_batch
 
 pytestmark = pytest.mark.browser
 
@@ -386,3 +386,91 @@ def test_room_reserved_for_each_widget_is_a_close_lower_bound(width, light_tab):
         page, _ = ready(*light_tab.visit(path, {"width": width, "height": 800}))
         reserved, height = page.locator(".pg-widget").evaluate(RESERVED)
         assert 0 < reserved <= height <= reserved + 400, (path, width, reserved, height)
+
+
+# ---------------------------------------------------------------- limits of what a reader types
+
+# Types a whole text at once, as a paste does, and times the widget's handler of that one
+# input event (it runs synchronously).
+PASTE = """([field, text]) => {
+  const input = document.querySelector(`input[data-field='${field}']`);
+  input.value = text;
+  const start = performance.now();
+  input.dispatchEvent(new Event("input", {bubbles: true}));
+  return performance.now() - start;
+}"""
+
+
+def test_a_long_batch_is_refused_at_once(batchnorm):
+    """10,000 values once took the calculator seconds per keystroke; it refuses more than
+    MAX_BATCH with Python's message, and the largest batch it takes is drawn quickly."""
+    page, watch = batchnorm
+    before = column(page, 0, "y")
+    pasted = ", ".join(["1.5"] * 10_000)
+    elapsed = page.evaluate(PASTE, ["batch", pasted])
+    assert error_of(page, "batch") == message(parse_batch, pasted)
+    assert column(page, 0, "y") == before
+    assert elapsed < 200, f"{elapsed:.0f} ms to refuse 10,000 values"
+    most = " ".join(str(k % 7) for k in range(MAX_BATCH))
+    elapsed = page.evaluate(PASTE, ["batch", most])
+    assert error_of(page, "batch") == ""
+    assert len(column(page, 0, "y")) == MAX_BATCH
+    assert elapsed < 500, f"{elapsed:.0f} ms to draw {MAX_BATCH} values"
+    assert_clean(page, watch)
+
+
+def test_the_pages_minus_sign_is_read_as_minus(batchnorm):
+    page, watch = batchnorm
+    type_into(page, "gamma", "\u22121")  # as the page prints it
+    type_into(page, "batch", "\u22121, 1")
+    assert error_of(page, "gamma") == error_of(page, "batch") == ""
+    assert column(page, 0, "x") == ["-1", "1"]
+    assert column(page, 0, "y") == [display(v, 4) for v in (0.9999950000374997 + 1, 1 - 0.9999950000374997)]
+    assert_clean(page, watch)
+
+
+# Lines each element's text takes, and whether it overflows its box.
+LAYOUT = """selector => [...document.querySelectorAll(selector)].map(node => {
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+  return {text: node.textContent, lines: tops.size, overflows: node.scrollWidth > node.clientWidth + 1};
+})"""
+
+
+def assert_on_one_line(page, selector, where, fits=False):
+    shown = page.evaluate(LAYOUT, selector)
+    assert shown, (where, selector)
+    broken = [s for s in shown if s["text"].strip() and s["lines"] != 1]
+    assert not broken, (where, broken[:5])
+    spilled = [s["text"] for s in shown if fits and s["overflows"]]
+    assert not spilled, (where, spilled[:5])
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_numbers_never_break_inside(width, light_tab):
+    """Every number a widget shows stays on one line on a phone, and a grid cell's number fits
+    inside its cell; a table too wide for the screen scrolls, by keyboard too."""
+    viewport = {"width": width, "height": 800}
+    page, watch = ready(*light_tab.visit("playground/dropout/", viewport))
+    type_into(page, "p", "0.9")  # survivors become 10 times larger: "10.00", the widest
+    page.locator("[data-action='keep-all']").click()
+    assert any("10.00" in channel for channel in page.evaluate(CELL_TEXTS))
+    assert_on_one_line(page, ".pg-cell", (width, "output"), fits=True)
+    page.locator("input[type=radio][value='h']").check()
+    assert_on_one_line(page, ".pg-cell, .pg-widget [data-value]", (width, "h"), fits=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+    assert_clean(page, watch)
+
+    page, watch = ready(*light_tab.visit("playground/batchnorm/", viewport))
+    type_into(page, "batch", "-123456.5, 0.0001, 99999.25, -0.5")
+    type_into(page, "gamma", "-1000")
+    assert_on_one_line(page, ".pg-table td, .pg-widget [data-value]", (width, "batchnorm"))
+    assert all(t.get_attribute("tabindex") == "0" for t in page.locator(".pg-table table").all())
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+    assert_clean(page, watch)
+
+    page, watch = ready(*light_tab.visit("playground/masks/", viewport))
+    assert_on_one_line(page, ".pg-widget [data-value]", (width, "masks"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+    assert_clean(page, watch)

@@ -2,6 +2,7 @@
 rules the widgets' JavaScript mirrors."""
 
 import json
+import re
 
 import pytest
 
@@ -45,7 +46,16 @@ def test_python_format_would_round_the_tie_the_other_way():
 
 @pytest.mark.parametrize(
     "text, value",
-    [("0.5", 0.5), (" 3 ", 3.0), ("-2", -2.0), (".5", 0.5), ("1e-5", 1e-5), ("+4.", 4.0)],
+    [
+        ("0.5", 0.5),
+        (" 3 ", 3.0),
+        ("-2", -2.0),
+        (".5", 0.5),
+        ("1e-5", 1e-5),
+        ("+4.", 4.0),
+        ("\u22120.5", -0.5),  # the minus sign the pages print
+        ("1e\u22123", 1e-3),
+    ],
 )
 def test_numbers_the_fields_accept(text, value):
     assert vectors.parse_number(text, "x") == value
@@ -56,7 +66,10 @@ def test_numbers_the_fields_accept(text, value):
     [
         ("", "x: enter a number"),
         ("abc", 'x: "abc" is not a number'),
-        ("1,5", 'x: "1,5" is not a number'),
+        ("1,5", 'x: "1,5" has a decimal comma; write 1.5 with a point'),
+        ("\u2212,5", 'x: "\u2212,5" has a decimal comma; write \u2212.5 with a point'),
+        ("1,2,3", 'x: "1,2,3" is not a number'),
+        ("\u2212\u22121", 'x: "\u2212\u22121" is not a number'),
         ("nan", 'x: "nan" is not a number'),
         ("1e999", "x: 1e999 is too large"),
     ],
@@ -68,6 +81,7 @@ def test_bad_numbers_get_a_message_naming_the_field(text, message):
 
 def test_batch_parsing():
     assert vectors.parse_batch("2, 4 ,6;8\n10") == [2, 4, 6, 8, 10]
+    assert vectors.parse_batch("\u22121.5; 0,\t.5") == [-1.5, 0, 0.5]
     for text in ["", "4", " , "]:
         with pytest.raises(ValueError, match="Batch: enter at least two numbers"):
             vectors.parse_batch(text)
@@ -122,3 +136,23 @@ def test_output_values_are_zero_or_h_over_keep_probability():
                 for j, shown in enumerate(row):
                     h, r = drop["h"][c][i][j], case["mask"][c][i][j]
                     assert shown == vectors.display(h * r / (1 - p), 2)
+
+
+@pytest.mark.parametrize(
+    "text, joined",
+    [("0,5", "0,5"), ("1, 2,5 3", "2,5"), ("1.25,75", "1.25,75"), ("1 2,3,4", "2,3")],
+)
+def test_a_comma_between_digits_in_a_batch_is_refused_as_ambiguous(text, joined):
+    one, two = joined.replace(",", "."), joined.replace(",", ", ")
+    with pytest.raises(ValueError, match=f'^Batch: "{joined}" is ambiguous; write {re.escape(one)} or {two}$'):
+        vectors.parse_batch(text)
+
+
+def test_the_batch_is_capped():
+    most = " ".join(["1"] * vectors.MAX_BATCH)
+    assert len(vectors.parse_batch(most)) == vectors.MAX_BATCH
+    with pytest.raises(ValueError, match=r"^Batch: at most 64 values \(this has 10000\)$"):
+        vectors.parse_batch(", ".join(["1"] * 10_000))
+    # counted before any value is read: the message is about the length, not "x"
+    with pytest.raises(ValueError, match="at most 64"):
+        vectors.parse_batch("x " * 65)

@@ -15,7 +15,7 @@
     var body = el("tbody");
     var node = el("div", {}, [
       el("p", { class: "pg-caption", id: id, text: caption }),
-      el("div", { class: "md-typeset__table pg-table" }, [el("table", { "aria-labelledby": id }, [el("thead", {}, [head]), body])]),
+      el("div", { class: "md-typeset__table pg-table" }, [el("table", { "aria-labelledby": id, tabindex: "0" }, [el("thead", {}, [head]), body])]),
     ]);
     return { node: node, body: body };
   }

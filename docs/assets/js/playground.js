@@ -4,8 +4,14 @@
 (function () {
   "use strict";
 
-  // Same grammar as vectors.NUMBER: no "NaN", "Infinity", hex or commas as decimal points.
+  // Same grammar as vectors.NUMBER: no "NaN", "Infinity" or hex.
   var NUMBER = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+  // vectors.DECIMAL_COMMA, JOINED, MINUS and MAX_BATCH: "0,5" in a number field is refused with
+  // a hint; in a batch, two digits joined by a comma are ambiguous (one value or two?).
+  var DECIMAL_COMMA = /^[+-]?[0-9]*,[0-9]+$/;
+  var JOINED = /[0-9.]*[0-9],[0-9][0-9.]*/;
+  var MINUS = "\u2212";
+  var MAX_BATCH = 64; // a table row per value: 10000 values took seconds per keystroke
 
   /** x.toFixed(digits) without "-0.00": the Python twin is vectors.display. */
   function show(x, digits) {
@@ -17,22 +23,34 @@
   }
 
   function parseNumber(text, name) {
-    text = String(text).trim();
+    var typed = String(text).trim();
+    text = typed.split(MINUS).join("-"); // \u22120.5 is -0.5
     if (!text) {
       throw new Error(name + ": enter a number");
     }
+    if (DECIMAL_COMMA.test(text)) {
+      throw new Error(name + ': "' + typed + '" has a decimal comma; write ' + typed.replace(",", ".") + " with a point");
+    }
     if (!NUMBER.test(text)) {
-      throw new Error(name + ': "' + text + '" is not a number');
+      throw new Error(name + ': "' + typed + '" is not a number');
     }
     var value = Number(text);
     if (Math.abs(value) > 1e6) {
-      throw new Error(name + ": " + text + " is too large (at most 1000000)");
+      throw new Error(name + ": " + typed + " is too large (at most 1000000)");
     }
     return value;
   }
 
   function parseBatch(text) {
+    var joined = JOINED.exec(String(text));
+    if (joined) {
+      throw new Error('Batch: "' + joined[0] + '" is ambiguous; write ' + joined[0].replace(",", ".") +
+        " or " + joined[0].replace(",", ", "));
+    }
     var tokens = String(text).trim().split(/[\s,;]+/).filter(function (t) { return t; });
+    if (tokens.length > MAX_BATCH) {
+      throw new Error("Batch: at most " + MAX_BATCH + " values (this has " + tokens.length + ")");
+    }
     var values = tokens.map(function (t) { return parseNumber(t, "Batch"); });
     if (values.length < 2) {
       throw new Error("Batch: enter at least two numbers; one value has no spread to normalize");

@@ -140,7 +140,7 @@ def undo_error(batch_a, batch_b, eps: float = 1e-5) -> tuple[float, float]:
 
 # --8<-- [start:rounding]
 def rounded_then_scaled(steps: BatchNormSteps, gamma, beta, decimals=2):
-    """What the original lesson did: round x_hat first, then scale and
+    """The common slip: round x_hat first, then scale and
     shift the rounded values."""
     return gamma * steps.x_hat.round(decimals=decimals) + beta
 

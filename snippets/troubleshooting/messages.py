@@ -171,6 +171,20 @@ def main() -> None:
     #> dropout probability has to be between 0 and 1, but got 20
     # --8<-- [end:demo-p]
 
+    # --8<-- [start:demo-groupnorm]
+    print(wrap(error_text(lambda: nn.GroupNorm(3, 8))))
+    #> num_channels (8) must be divisible by num_groups (3)
+    print(nn.GroupNorm(4, 8)(torch.randn(1, 8, 5, 5)).shape)  # fix, batch 1
+    #> torch.Size([1, 8, 5, 5])
+    # --8<-- [end:demo-groupnorm]
+
+    # --8<-- [start:demo-instancenorm]
+    pooled = torch.randn(2, 8, 1, 1)  # after global pooling
+    print(wrap(error_text(lambda: nn.InstanceNorm2d(8)(pooled))))
+    #> Expected more than 1 spatial element when training, got input
+    #> size torch.Size([2, 8, 1, 1])
+    # --8<-- [end:demo-instancenorm]
+
     # --8<-- [start:demo-state-dict]
     saved = nn.Sequential(nn.BatchNorm1d(4)).state_dict()
     rebuilt = nn.Sequential(nn.BatchNorm1d(4, track_running_stats=False))

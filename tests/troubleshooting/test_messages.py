@@ -41,6 +41,7 @@ STATE_DICT = (
     "Error(s) in loading state_dict for Sequential:\n\tUnexpected key(s) in state_dict: "
     '"0.running_mean", "0.running_var", "0.num_batches_tracked". '
 )
+INSTANCE_NORM = "Expected more than 1 spatial element when training, got input size torch.Size([2, 8, 1, 1])"
 # The short ones, and the headings of the page: every one must be on the page word for word.
 HEADINGS = [
     "Expected more than 1 value per channel when training",
@@ -53,6 +54,8 @@ HEADINGS = [
     "one of the variables needed for gradient computation has been modified by an inplace operation",
     "dropout probability has to be between 0 and 1, but got 20",
     "Unexpected key(s) in state_dict",
+    "num_channels (8) must be divisible by num_groups (3)",
+    "Expected more than 1 spatial element when training",
 ]
 
 
@@ -202,5 +205,21 @@ def test_the_page_quotes_every_message_word_for_word():
     for text in HEADINGS:
         assert text in headings, text
     flat = " ".join(page.split())
-    for text in (ONE_VALUE, LSTM, DROPOUT2D_3D, DROPOUT2D_2D, INPLACE):
+    for text in (ONE_VALUE, LSTM, DROPOUT2D_3D, DROPOUT2D_2D, INPLACE, INSTANCE_NORM):
         assert " ".join(text.split()) in flat, text[:60]
+
+
+def test_groupnorm_and_instancenorm_exact_text():
+    assert m.error_text(lambda: nn.GroupNorm(3, 8)) == "num_channels (8) must be divisible by num_groups (3)"
+    assert m.error_text(lambda: nn.InstanceNorm2d(8)(torch.randn(2, 8, 1, 1))) == INSTANCE_NORM
+    assert nn.InstanceNorm2d(8)(torch.randn(1, 8, 5, 5)).shape == (1, 8, 5, 5)  # before the pooling
+
+
+@pytest.mark.claim("troubleshooting/groupnorm-batch-of-one")
+def test_groupnorm_trains_on_a_batch_of_one_and_ignores_the_batch():
+    torch.manual_seed(0)
+    gn = nn.GroupNorm(4, 8)
+    x, others = torch.randn(1, 8, 5, 5), torch.randn(3, 8, 5, 5) * 5 + 2
+    alone = gn(x)
+    torch.testing.assert_close(gn(torch.cat([x, others]))[:1], alone)
+    assert nn.GroupNorm(4, 8)(torch.randn(1, 8, 1, 1)).shape == (1, 8, 1, 1)  # 2 channels a group: enough

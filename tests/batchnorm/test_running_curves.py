@@ -73,3 +73,13 @@ def test_committed_figure_is_a_fresh_render(fresh_figure):
         're-render: python -c "from snippets.batchnorm.running_curves import save_figure; '
         "save_figure('docs/assets/figures/batchnorm-running-mean.svg')\""
     )
+
+
+@pytest.mark.claim("batchnorm/running-buffers")
+def test_the_running_statistics_are_buffers_saved_with_the_weights():
+    bn = nn.BatchNorm2d(3)
+    assert {name for name, _ in bn.named_buffers()} == {"running_mean", "running_var", "num_batches_tracked"}
+    assert {name for name, _ in bn.named_parameters()} == {"weight", "bias"}  # not trained by the optimizer
+    assert set(bn.state_dict()) == {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
+    bn.train()(torch.randn(4, 3, 2, 2))
+    assert bn.num_batches_tracked.item() == 1

@@ -1,0 +1,104 @@
+"""Learners' questions, typed into the site's own search box: the page that answers each one is
+among the first three results (pages; a page's matching sections count as one).
+
+The queries are the way learners ask: symptoms, pasted error messages, a half-remembered API
+name, not chapter titles. Each names the page (URL path) that answers it; the test types it
+into Material's search, as a reader would, and reads the first three results. Where two pages
+answer a question equally well (a lesson page and its troubleshooting page), either counts."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+QUESTIONS = [
+    # dropout
+    ("inverted dropout", "dropout/inverted/"),
+    ("why divide by 1 - p in dropout", ("dropout/inverted/", "playground/dropout/")),
+    ("dropout p keep probability or drop probability", "dropout/pytorch/"),
+    ("nn.Dropout train and eval mode", ("dropout/pytorch/", "troubleshooting/dropout_inactive/")),
+    ("bernoulli mask", "dropout/bernoulli/"),
+    ("why does dropout work ensemble", "dropout/ensemble/"),
+    # CNNs
+    ("dropout in convolutional layers", ("cnn/spatial/", "cnn/dropout2d/")),
+    ("spatial dropout Dropout2d", "cnn/dropout2d/"),
+    ("DropBlock block_size", "cnn/dropblock/"),
+    # batch normalization
+    ("batch normalization formula by hand", "batchnorm/manual/"),
+    ("LayerNorm InstanceNorm GroupNorm difference", "batchnorm/manual/"),
+    ("what are running_mean and running_var in BatchNorm", "batchnorm/pytorch/"),
+    ("keras batchnorm momentum 0.99", "batchnorm/pytorch/"),
+    ("BatchNorm2d one mean per channel", "batchnorm/pytorch/"),
+    ("batch norm before or after ReLU", "batchnorm/placement/"),
+    # error messages, pasted
+    ("Expected more than 1 value per channel when training", "troubleshooting/messages/"),
+    ("running_mean should contain 4 elements not 8", "troubleshooting/messages/"),
+    ("dropout option adds dropout after all but last recurrent layer", "troubleshooting/messages/"),
+    ("Received a 3D input to dropout2d", "troubleshooting/messages/"),
+    ("modified by an inplace operation dropout", "troubleshooting/messages/"),
+    ("Unexpected key(s) in state_dict num_batches_tracked", "troubleshooting/messages/"),
+    ("dropout probability has to be between 0 and 1", "troubleshooting/messages/"),
+    # symptoms
+    ("accuracy drops after model.eval()", "troubleshooting/eval_gap/"),
+    ("validation loss lower than training loss", "troubleshooting/val_loss/"),
+    ("dropout still active after eval", "troubleshooting/dropout_inactive/"),
+    ("output depends on batch size", "troubleshooting/batch_dependence/"),
+    ("two eval calls give different outputs", "troubleshooting/eval_disagree/"),
+    # recurrent networks
+    ("dropout on the recurrent connection", "rnn/naive/"),
+    ("variational dropout LSTM", "rnn/variational/"),
+    ("locked dropout same mask every time step", "rnn/variational/"),
+    ("zoneout", "rnn/zoneout/"),
+    ("weight drop AWD-LSTM", "rnn/awd/"),
+    ("embedding dropout", "rnn/awd/"),
+    ("nn.LSTM dropout num_layers", "rnn/pytorch/"),
+    ("clip_grad_norm exploding gradients", "rnn/pytorch/"),
+    ("layer normalization in RNNs", "rnn/normalization/"),
+    # other regularizers
+    ("weight decay AdamW", "regularizers/weight_decay/"),
+    ("label smoothing", "regularizers/label_smoothing/"),
+    ("data augmentation", "regularizers/augmentation/"),
+    ("early stopping patience", "regularizers/early_stopping/"),
+    # modern CNNs
+    ("stochastic depth drop path", "modern/stochastic_depth/"),
+    ("mixup cutmix", "modern/mixup/"),
+    ("EMA of weights update_bn", "modern/weight_averaging/"),
+    # the basics
+    ("overfitting training loss falls validation loss rises", ("basics/overfitting/", "experiments/overfitting/")),
+]
+
+
+def results_for(page, query: str) -> list[str]:
+    """The URL paths of the results, once the list has stopped changing after the query was
+    typed key by key, as a reader types it (Material searches on every keystroke)."""
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.fill("")
+    page.keyboard.type(query)
+    read = "links => links.map(a => new URL(a.href).pathname + new URL(a.href).hash)"
+    items = page.locator("li.md-search-result__item > a")
+    previous, stable = None, 0
+    for _ in range(100):  # at most 10 s
+        page.wait_for_timeout(100)
+        current = items.evaluate_all(read)
+        stable = stable + 1 if current and current == previous else 0
+        if stable >= 3:
+            return current
+        previous = current
+    return previous or []
+
+
+def test_there_are_at_least_forty_questions():
+    assert len(QUESTIONS) >= 40 and len({q for q, _ in QUESTIONS}) == len(QUESTIONS)
+
+
+def test_each_question_finds_its_page_in_the_first_three(light_tab, base_url):
+    page, watch = light_tab.visit("")
+    prefix = "/" + base_url.split("/", 3)[3] if base_url.count("/") > 3 else "/"
+    misses = []
+    for query, expected in QUESTIONS:
+        pages = [path.removeprefix(prefix).split("#")[0] for path in results_for(page, query)]
+        top = list(dict.fromkeys(pages))[:3]  # a page's sections are listed under it: one result
+        if not set(top) & ({expected} if isinstance(expected, str) else set(expected)):
+            misses.append(f"{query!r}: expected {expected}, got {top}")
+    assert not misses, f"{len(misses)} of {len(QUESTIONS)} questions miss:\n" + "\n".join(misses)
+    assert not watch.problems

@@ -44,7 +44,7 @@ def cases(draw):
 
 @pytest.mark.claim("modern/dropblock-timm")
 @given(case=cases(), seed=st.integers(0, 2**31 - 1), dtype=st.sampled_from([torch.float32, torch.float64]))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 def test_timm_style_dropblock_equals_timm_for_the_same_seeds(case, seed, dtype):
     shape, block_size, p, couple = case
     x = torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype) + 0.5
@@ -59,7 +59,7 @@ def test_timm_style_dropblock_equals_timm_for_the_same_seeds(case, seed, dtype):
 
 
 @given(case=cases(), seed=st.integers(0, 2**31 - 1))
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 def test_the_mask_alone_equals_timms(case, seed):
     shape, block_size, _, _ = case
     seeds = (torch.rand(shape, generator=torch.Generator().manual_seed(seed)) < 0.2).float()
@@ -71,7 +71,7 @@ def test_the_mask_alone_equals_timms(case, seed):
 @given(
     h=st.integers(1, 10), w=st.integers(1, 10), b=st.sampled_from([1, 3, 5, 7]), seed=st.integers(0, 2**31 - 1)
 )
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 def test_the_sites_mask_is_timms_code_fed_the_valid_seeds(h, w, b, seed):
     if b > min(h, w):
         b = 1
@@ -81,10 +81,10 @@ def test_the_sites_mask_is_timms_code_fed_the_valid_seeds(h, w, b, seed):
 
 def test_timm_drops_more_than_p_and_the_site_about_p():
     torch.manual_seed(0)
-    x = torch.ones(2000, 1, 16, 16)
+    x = torch.ones(1000, 1, 16, 16)
     port = (timm_drop_block_2d(x, 0.1, 7) == 0).float().mean().item()
     ours, timm = da.dropped_shares(0.1, 7, 16)
-    assert timm == pytest.approx(port, abs=0.01)  # same definition, different random numbers
+    assert timm == pytest.approx(port, abs=0.015)  # same definition, different random numbers
     assert timm > 0.17 and ours == pytest.approx(0.1, abs=0.01)
     facts = da.facts()
     assert facts["timm"] == timm and facts["timm_56"] > facts["ours_56"]

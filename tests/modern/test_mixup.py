@@ -101,7 +101,7 @@ def batches(draw):
 
 @pytest.mark.claim("modern/mixup-kornia")
 @given(batch=batches(), dtype=st.sampled_from(DTYPES), data=st.data())
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 def test_mixup_equals_kornia_given_the_same_lambda_and_pairing(batch, dtype, data):
     shape, seed, pairs = batch
     n = shape[0]
@@ -146,7 +146,7 @@ def boxes(draw):
 
 @pytest.mark.claim("modern/cutmix-kornia")
 @given(geometry=boxes(), n=st.integers(1, 5), dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**31 - 1))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 def test_cutmix_equals_kornia_given_the_same_box_and_pairing(geometry, n, dtype, seed):
     h, w, box = geometry
     generator = torch.Generator().manual_seed(seed)
@@ -168,7 +168,7 @@ def test_cutmix_equals_kornia_given_the_same_box_and_pairing(geometry, n, dtype,
     lam=st.floats(0, 1),
     data=st.data(),
 )
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 def test_cutmix_box_and_lambda_equal_timm_and_the_authors_code(side, height, lam, data):
     cy, cx = data.draw(st.integers(0, height - 1)), data.draw(st.integers(0, side - 1))
     box = mx.cutmix_box(lam, height, side, cy, cx)
@@ -199,7 +199,7 @@ def test_cutmix_lambda_is_the_share_of_own_pixels():
     eps=st.floats(0, 1),
     seed=st.integers(0, 2**31 - 1),
 )
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 def test_targets_equal_timms_and_smoothing_commutes_with_mixing(n, classes, lam, eps, seed):
     generator = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, classes, (n,), generator=generator)
@@ -226,10 +226,10 @@ def test_soft_target_loss_is_the_weighted_sum_of_two_losses(lam, eps, seed):
 # ------------------------------------------------------------------ sampling
 def test_sample_mix_draws_beta_lambdas_and_a_permutation():
     torch.manual_seed(0)
-    draws = [mx.sample_mix(6, 0.4, generator=torch.Generator().manual_seed(i)) for i in range(600)]
+    draws = [mx.sample_mix(6, 0.4, generator=torch.Generator().manual_seed(i)) for i in range(300)]
     lams = torch.tensor([lam for lam, _ in draws])
-    assert lams.mean().item() == pytest.approx(0.5, abs=0.04)  # Beta(a, a) has mean 1/2
-    assert lams.var().item() == pytest.approx(1 / (4 * (2 * 0.4 + 1)), abs=0.02)  # 1 / (4(2a + 1))
+    assert lams.mean().item() == pytest.approx(0.5, abs=0.05)  # Beta(a, a) has mean 1/2
+    assert lams.var().item() == pytest.approx(1 / (4 * (2 * 0.4 + 1)), abs=0.025)  # 1 / (4(2a + 1))
     assert all(sorted(p.tolist()) == list(range(6)) for _, p in draws[:50])
 
 

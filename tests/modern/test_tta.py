@@ -56,7 +56,7 @@ def images_and_crops(draw):
 
 @pytest.mark.claim("modern/ten-crop-torchvision")
 @given(case=images_and_crops(), dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 def test_ten_crops_equal_torchvisions(case, dtype):
     shape, height, width = case
     images = torch.randn(shape).to(dtype)

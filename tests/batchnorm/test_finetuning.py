@@ -181,3 +181,21 @@ def test_reestimate_on_the_meta_device_fails_like_update_bn():
         update_bn(loader, theirs)
     assert str(ours.value) == str(torchs.value)
     assert mine[1].momentum == 0.3  # restored after the error
+
+
+@pytest.mark.claim("batchnorm/update-bn-dropout-on")
+def test_update_bn_drops_during_its_pass_where_reestimate_in_eval_mode_does_not():
+    def model():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 32), nn.Dropout(0.5), nn.BatchNorm1d(32))
+
+    generator = torch.Generator().manual_seed(0)
+    loader = [torch.randn(64, 4, generator=generator) for _ in range(5)]
+    theirs, mine = model(), model().eval()
+    update_bn(loader, theirs)
+    ft.reestimate_bn(mine, loader)
+    with torch.no_grad():
+        clean = torch.cat([mine[0](x) for x in loader])
+    torch.testing.assert_close(mine[2].running_mean, clean.mean(0), atol=1e-5, rtol=1e-4)  # dropout was off
+    # with dropout on, each unit's variance grows (by about (var + mean^2) / (1 - p) - mean^2)
+    assert (theirs[2].running_var > mine[2].running_var).float().mean() > 0.9

@@ -463,6 +463,8 @@ def test_numbers_never_break_inside(width, light_tab):
     assert_clean(page, watch)
 
     page, watch = ready(*light_tab.visit("playground/batchnorm/", viewport))
+    fits = "() => [...document.querySelectorAll('.pg-table table')].every(t => t.scrollWidth <= t.clientWidth)"
+    assert page.evaluate(fits), "the starting example's tables should fit a phone"
     type_into(page, "batch", "-123456.5, 0.0001, 99999.25, -0.5")
     type_into(page, "gamma", "-1000")
     assert_on_one_line(page, ".pg-table td, .pg-widget [data-value]", (width, "batchnorm"))

@@ -111,7 +111,7 @@ def test_message_refuses_good_input():
 def test_vectors_cover_what_the_widgets_must_show():
     built = vectors.build()
     bn, drop, masks = built["batchnorm"], built["dropout"], built["masks"]
-    assert bn["steps"][0]["y"] == ["-1.6833", "0.1056", "1.8944", "3.6833"]  # the seed lesson's example
+    assert bn["steps"][0]["y"] == ["-1.6833", "0.1056", "1.8944", "3.6833"]  # the chapter's worked example
     assert len(bn["steps"]) >= 5 and len(bn["running"]) >= 2
     assert {case["mode"] for case in drop["masks"]} == {"element", "channel", "block"}
     assert {"0", "0.9"} <= {case["p"] for case in drop["masks"]}

@@ -29,6 +29,9 @@ QUESTIONS = [
     ("keras batchnorm momentum 0.99", "batchnorm/pytorch/"),
     ("BatchNorm2d one mean per channel", "batchnorm/pytorch/"),
     ("batch norm before or after ReLU", "batchnorm/placement/"),
+    ("how to freeze batchnorm when fine-tuning", "batchnorm/finetuning/"),
+    ("track_running_stats=False", "batchnorm/finetuning/"),
+    ("MC dropout uncertainty at test time", "dropout/mc_dropout/"),
     # error messages, pasted
     ("Expected more than 1 value per channel when training", "troubleshooting/messages/"),
     ("running_mean should contain 4 elements not 8", "troubleshooting/messages/"),

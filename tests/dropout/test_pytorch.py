@@ -1,4 +1,4 @@
-"""Pins the correction of the original lesson: nn.Dropout(p) zeroes with probability p and
+"""Pins what the common misconception gets wrong: nn.Dropout(p) zeroes with probability p and
 divides survivors by 1 - p (not by p); in eval mode it is the identity."""
 
 import pytest

@@ -24,7 +24,12 @@ def eval_normalised(x, bn):
 def test_requires_grad_false_freezes_gamma_and_beta_only():
     model = ft.pretrained_features()
     bn = model[1]
-    weight, bias, mean, count = bn.weight.clone(), bn.bias.clone(), bn.running_mean.clone(), bn.num_batches_tracked.item()
+    weight, bias, mean, count = (
+        bn.weight.clone(),
+        bn.bias.clone(),
+        bn.running_mean.clone(),
+        bn.num_batches_tracked.item(),
+    )
     ft.freeze_bn_affine(model)
     x = ft.new_domain_batch()
     ft.fine_tune_step(model, x)

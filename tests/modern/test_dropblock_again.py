@@ -68,9 +68,7 @@ def test_the_mask_alone_equals_timms(case, seed):
     assert torch.equal(da.timm_style_mask(seeds, block_size).bool(), expected)
 
 
-@given(
-    h=st.integers(1, 10), w=st.integers(1, 10), b=st.sampled_from([1, 3, 5, 7]), seed=st.integers(0, 2**31 - 1)
-)
+@given(h=st.integers(1, 10), w=st.integers(1, 10), b=st.sampled_from([1, 3, 5, 7]), seed=st.integers(0, 2**31 - 1))
 @settings(max_examples=20, deadline=None)
 def test_the_sites_mask_is_timms_code_fed_the_valid_seeds(h, w, b, seed):
     if b > min(h, w):

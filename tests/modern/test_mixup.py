@@ -112,7 +112,9 @@ def test_mixup_equals_kornia_given_the_same_lambda_and_pairing(batch, dtype, dat
     own = mx.mixup(x, pairs, 1 - k.double())  # kornia's k weighs the partner
     assert own.dtype == kx.dtype == dtype
     torch.testing.assert_close(own, kx, atol=TOL[dtype], rtol=TOL[dtype])
-    torch.testing.assert_close(mx.mixed_targets(labels, pairs, 1 - k, 4), soft_from_kornia(ky, 4).float(), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(
+        mx.mixed_targets(labels, pairs, 1 - k, 4), soft_from_kornia(ky, 4).float(), atol=1e-6, rtol=1e-6
+    )
 
 
 def test_mixup_gradients_equal_kornias():

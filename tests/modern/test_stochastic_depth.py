@@ -175,7 +175,9 @@ def test_linear_decay_rules(blocks):
     assert sd.linear_decay_from_zero(0.5, blocks) == pytest.approx(timm_drop_path_rates(0.5, blocks))
     if blocks > 1:
         # torchvision's ConvNeXt: p * stage_block_id / (total_stage_blocks - 1.0)
-        assert sd.linear_decay_from_zero(0.5, blocks) == pytest.approx([0.5 * i / (blocks - 1.0) for i in range(blocks)])
+        assert sd.linear_decay_from_zero(0.5, blocks) == pytest.approx(
+            [0.5 * i / (blocks - 1.0) for i in range(blocks)]
+        )
 
 
 @pytest.mark.parametrize("rule", [sd.linear_decay, sd.linear_decay_from_zero])

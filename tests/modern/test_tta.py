@@ -118,9 +118,7 @@ def test_one_image_is_a_batch_of_one():
 def test_flip_views_do_not_change_a_flip_invariant_model():
     model = tta.flip_invariant(tta.small_cnn())
     images = torch.rand(3, 1, 8, 8)
-    torch.testing.assert_close(
-        tta.tta_predict(model, [images]), tta.tta_predict(model, [images, images.flip(-1)])
-    )
+    torch.testing.assert_close(tta.tta_predict(model, [images]), tta.tta_predict(model, [images, images.flip(-1)]))
 
 
 def test_no_views_is_refused():

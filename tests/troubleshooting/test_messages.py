@@ -181,7 +181,9 @@ def test_inplace_dropout_exact_text():
 
 
 @pytest.mark.claim("troubleshooting/inplace-after-activations")
-@pytest.mark.parametrize(("activation", "name"), [(torch.relu, "Relu"), (torch.sigmoid, "Sigmoid"), (torch.tanh, "Tanh")])
+@pytest.mark.parametrize(
+    ("activation", "name"), [(torch.relu, "Relu"), (torch.sigmoid, "Sigmoid"), (torch.tanh, "Tanh")]
+)
 def test_inplace_dropout_fails_after_activations_that_keep_their_output(activation, name):
     x = torch.randn(3, 4, requires_grad=True)
     text = m.error_text(lambda: nn.Dropout(0.5, inplace=True)(activation(x)).sum().backward())

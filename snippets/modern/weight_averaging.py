@@ -126,13 +126,9 @@ def facts() -> dict:
 
 
 def main() -> None:
-    from torch.optim.swa_utils import (
-        AveragedModel,
-        get_ema_multi_avg_fn,
-        update_bn,
-    )
-
     # --8<-- [start:demo-ema]
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
     model = small_net()
     ours = WeightEMA(model, decay=0.9)
     theirs = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9))
@@ -167,6 +163,8 @@ def main() -> None:
     # --8<-- [end:demo-swa]
 
     # --8<-- [start:demo-bn]
+    from torch.optim.swa_utils import update_bn
+
     data = [
         torch.randn(32, 4, generator=torch.Generator().manual_seed(i))
         for i in range(4)

@@ -71,20 +71,23 @@ QUESTIONS = [
 
 
 def results_for(page, query: str) -> list[str]:
-    """The URL paths of the results, once the list has stopped changing after the query was
-    typed key by key, as a reader types it (Material searches on every keystroke)."""
-    box = page.locator("input.md-search__input")
-    box.click()
-    box.fill("")
-    page.keyboard.type(query)
+    """The URL paths of the results for the query, once the list has settled: changed from the
+    previous query's (or 0.6 s passed, for two queries with the same results) and the same on
+    two reads in a row."""
     read = "links => links.map(a => new URL(a.href).pathname + new URL(a.href).hash)"
     items = page.locator("li.md-search-result__item > a")
-    previous, stable = None, 0
-    for _ in range(100):  # at most 10 s
-        page.wait_for_timeout(100)
+    box = page.locator("input.md-search__input")
+    box.click()
+    before = items.evaluate_all(read)
+    # Material searches on key events: set all but the last character, then type that one
+    box.fill(query[:-1])
+    page.keyboard.type(query[-1])
+    previous = None
+    for step in range(200):  # at most 10 s
+        page.wait_for_timeout(50)
         current = items.evaluate_all(read)
-        stable = stable + 1 if current and current == previous else 0
-        if stable >= 3:
+        settled = current and current == previous
+        if settled and (current != before or step >= 12):
             return current
         previous = current
     return previous or []

@@ -1,17 +1,12 @@
 """The four normalizers by hand equal PyTorch's, and the figure draws the slices they really use."""
 
-import xml.etree.ElementTree as ET
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from snippets.batchnorm import norm_axes
-from tests.svg import small_svg_ids
-
-FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "batchnorm-norm-axes.svg"
+from tests.svg import assert_committed_is_fresh, assert_transparent, render, small_svg_ids
 
 
 def torch_normalizers(groups: int = 3) -> dict:
@@ -127,21 +122,14 @@ def test_the_grid_needs_n_c_h_w_input():
 
 @pytest.fixture(scope="module")
 def fresh_figure(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fig") / "batchnorm-norm-axes.svg"
-    norm_axes.save_figure(path)
-    return path
+    return render(norm_axes.save_figure, "batchnorm-norm-axes.svg", tmp_path_factory)
 
 
 def test_figure_is_a_small_svg_with_four_panels_and_no_background(fresh_figure):
     ids = small_svg_ids(fresh_figure)
     assert {f"panel-{p}" for p in norm_axes.PANEL_IDS} <= ids
-    root = ET.fromstring(fresh_figure.read_bytes())
-    background = next(root.iter("{http://www.w3.org/2000/svg}path"))
-    assert "fill: none" in background.get("style", "") or "fill-opacity: 0" in background.get("style", "")
+    assert_transparent(fresh_figure)
 
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
-    assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        're-render: python -c "from snippets.batchnorm.norm_axes import save_figure; '
-        "save_figure('docs/assets/figures/batchnorm-norm-axes.svg')\""
-    )
+    assert_committed_is_fresh(fresh_figure, "snippets.batchnorm.norm_axes")

@@ -1,16 +1,11 @@
 """The running-mean curves of the figure: PyTorch's own buffers, and what the page reads off them."""
 
-import xml.etree.ElementTree as ET
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 
 from snippets.batchnorm import running_curves as rc
-from tests.svg import small_svg_ids
-
-FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "batchnorm-running-mean.svg"
+from tests.svg import assert_committed_is_fresh, assert_transparent, render, small_svg_ids
 
 
 @pytest.mark.parametrize("momentum", rc.MOMENTA)
@@ -55,24 +50,17 @@ def test_a_bad_momentum_is_refused_by_the_update_it_uses(momentum):
 
 @pytest.fixture(scope="module")
 def fresh_figure(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fig") / "batchnorm-running-mean.svg"
-    rc.save_figure(path)
-    return path
+    return render(rc.save_figure, "batchnorm-running-mean.svg", tmp_path_factory)
 
 
 def test_figure_has_the_three_curves_and_no_background(fresh_figure):
     ids = small_svg_ids(fresh_figure)
     assert {f"curve-{rc.label(m)}" for m in rc.MOMENTA} <= ids
-    root = ET.fromstring(fresh_figure.read_bytes())
-    background = next(root.iter("{http://www.w3.org/2000/svg}path"))
-    assert "fill: none" in background.get("style"), "transparent background"
+    assert_transparent(fresh_figure)
 
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
-    assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        're-render: python -c "from snippets.batchnorm.running_curves import save_figure; '
-        "save_figure('docs/assets/figures/batchnorm-running-mean.svg')\""
-    )
+    assert_committed_is_fresh(fresh_figure, "snippets.batchnorm.running_curves")
 
 
 @pytest.mark.claim("batchnorm/running-buffers")

@@ -1,17 +1,13 @@
 """The scaling figure: one step doubles the survivors and zeroes the rest; many steps average back to h."""
 
 import math
-import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from snippets.dropout import scaling
-from tests.svg import small_svg_ids
-
-FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "dropout-scaling.svg"
+from tests.svg import assert_committed_is_fresh, assert_transparent, render, small_svg_ids
 
 
 @pytest.mark.claim("dropout/scaling-figure")
@@ -42,21 +38,14 @@ def test_facts():
 
 @pytest.fixture(scope="module")
 def fresh_figure(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fig") / "dropout-scaling.svg"
-    scaling.save_figure(path)
-    return path
+    return render(scaling.save_figure, "dropout-scaling.svg", tmp_path_factory)
 
 
 def test_figure_has_three_panels_and_no_background(fresh_figure):
     ids = small_svg_ids(fresh_figure)
     assert {"panel-eval", "panel-one", "panel-average"} <= ids
-    root = ET.fromstring(fresh_figure.read_bytes())
-    background = next(root.iter("{http://www.w3.org/2000/svg}path"))
-    assert "fill: none" in background.get("style"), "transparent background"
+    assert_transparent(fresh_figure)
 
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
-    assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        're-render: python -c "from snippets.dropout.scaling import save_figure; '
-        "save_figure('docs/assets/figures/dropout-scaling.svg')\""
-    )
+    assert_committed_is_fresh(fresh_figure, "snippets.dropout.scaling")

@@ -1,16 +1,13 @@
 """The thinned networks of the figure: real Bernoulli masks, and only the connections between survivors."""
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import torch
 
 from snippets.dropout import thinned
 from snippets.dropout.bernoulli import bernoulli_mask
-from tests.svg import small_svg_ids
-
-FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "dropout-thinned.svg"
+from tests.svg import assert_committed_is_fresh, assert_transparent, render, small_svg_ids
 
 
 @pytest.mark.parametrize("seed", [0, *thinned.SEEDS])
@@ -53,9 +50,7 @@ def test_a_bad_rate_is_refused_by_the_mask_it_uses(p):
 
 @pytest.fixture(scope="module")
 def fresh_figure(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fig") / "dropout-thinned.svg"
-    thinned.save_figure(path)
-    return path
+    return render(thinned.save_figure, "dropout-thinned.svg", tmp_path_factory)
 
 
 def test_figure_draws_each_masks_units_and_edges(fresh_figure):
@@ -68,12 +63,8 @@ def test_figure_draws_each_masks_units_and_edges(fresh_figure):
     root = ET.fromstring(fresh_figure.read_bytes())
     edges_drawn = sum(1 for e in root.iter() if (e.get("id") or "").startswith("edge-"))
     assert edges_drawn == 72 + 32 + 27  # the full network, then the two steps' kept edges
-    background = next(root.iter("{http://www.w3.org/2000/svg}path"))
-    assert "fill: none" in background.get("style"), "transparent background"
+    assert_transparent(fresh_figure)
 
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
-    assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        're-render: python -c "from snippets.dropout.thinned import save_figure; '
-        "save_figure('docs/assets/figures/dropout-thinned.svg')\""
-    )
+    assert_committed_is_fresh(fresh_figure, "snippets.dropout.thinned")

@@ -1,8 +1,6 @@
 """The label-smoothing figure: the targets it draws and the loss curves, against PyTorch's own loss."""
 
 import itertools
-import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import torch
@@ -10,9 +8,7 @@ import torch.nn.functional as F
 
 from snippets.regularizers import smoothing_curves as sc
 from snippets.regularizers.label_smoothing import EPS, K
-from tests.svg import small_svg_ids
-
-FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "regularizers-label-smoothing.svg"
+from tests.svg import assert_committed_is_fresh, assert_transparent, render, small_svg_ids
 
 
 def test_the_curves_are_pytorchs_cross_entropy_with_label_smoothing():
@@ -39,21 +35,14 @@ def test_without_smoothing_the_loss_only_falls_with_it_there_is_a_minimum():
 
 @pytest.fixture(scope="module")
 def fresh_figure(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fig") / "regularizers-label-smoothing.svg"
-    sc.save_figure(path)
-    return path
+    return render(sc.save_figure, "regularizers-label-smoothing.svg", tmp_path_factory)
 
 
 def test_figure_has_both_panels_the_two_curves_and_the_minimum(fresh_figure):
     ids = small_svg_ids(fresh_figure)
     assert {"panel-targets", "panel-loss", "curve-eps-0", f"curve-eps-{EPS:g}", "minimum"} <= ids
-    root = ET.fromstring(fresh_figure.read_bytes())
-    background = next(root.iter("{http://www.w3.org/2000/svg}path"))
-    assert "fill: none" in background.get("style"), "transparent background"
+    assert_transparent(fresh_figure)
 
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
-    assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        're-render: python -c "from snippets.regularizers.smoothing_curves import save_figure; '
-        "save_figure('docs/assets/figures/regularizers-label-smoothing.svg')\""
-    )
+    assert_committed_is_fresh(fresh_figure, "snippets.regularizers.smoothing_curves")

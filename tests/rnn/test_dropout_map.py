@@ -1,14 +1,9 @@
 """The map of where each RNN dropout acts: the rules the pages state, and the figure drawn from it."""
 
-import xml.etree.ElementTree as ET
-from pathlib import Path
-
 import pytest
 
 from snippets.rnn import dropout_map as dm
-from tests.svg import small_svg_ids
-
-FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "rnn-dropout-map.svg"
+from tests.svg import assert_committed_is_fresh, assert_transparent, render, small_svg_ids
 
 
 @pytest.mark.parametrize("layers, steps", [(1, 1), (2, 3), (4, 5)])
@@ -58,9 +53,7 @@ def test_facts():
 
 @pytest.fixture(scope="module")
 def fresh_figure(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fig") / "rnn-dropout-map.svg"
-    dm.save_figure(path)
-    return path
+    return render(dm.save_figure, "rnn-dropout-map.svg", tmp_path_factory)
 
 
 def test_figure_marks_every_mask_of_every_panel_and_has_no_background(fresh_figure):
@@ -68,13 +61,8 @@ def test_figure_marks_every_mask_of_every_panel_and_has_no_background(fresh_figu
     assert {f"panel-{v}" for v in dm.VARIANTS} <= ids
     for variant in dm.VARIANTS:
         assert {f"mask-{m}" for m in dm.dropout_map(variant).values()} <= ids, variant
-    root = ET.fromstring(fresh_figure.read_bytes())
-    background = next(root.iter("{http://www.w3.org/2000/svg}path"))
-    assert "fill: none" in background.get("style"), "transparent background"
+    assert_transparent(fresh_figure)
 
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
-    assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        're-render: python -c "from snippets.rnn.dropout_map import save_figure; '
-        "save_figure('docs/assets/figures/rnn-dropout-map.svg')\""
-    )
+    assert_committed_is_fresh(fresh_figure, "snippets.rnn.dropout_map")

@@ -1,15 +1,10 @@
 """The masks over time of the figure: what nn.Dropout and LockedDropout really draw."""
 
-import xml.etree.ElementTree as ET
-from pathlib import Path
-
 import pytest
 import torch
 
 from snippets.rnn import time_masks
-from tests.svg import small_svg_ids
-
-FIGURE = Path(__file__).resolve().parents[2] / "docs" / "assets" / "figures" / "rnn-time-masks.svg"
+from tests.svg import assert_committed_is_fresh, assert_transparent, render, small_svg_ids
 
 
 @pytest.mark.claim("rnn/time-masks")
@@ -40,21 +35,14 @@ def test_facts():
 
 @pytest.fixture(scope="module")
 def fresh_figure(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fig") / "rnn-time-masks.svg"
-    time_masks.save_figure(path)
-    return path
+    return render(time_masks.save_figure, "rnn-time-masks.svg", tmp_path_factory)
 
 
 def test_figure_has_both_panels_and_no_background(fresh_figure):
     ids = small_svg_ids(fresh_figure)
     assert {"panel-nn.Dropout", "panel-LockedDropout"} <= ids
-    root = ET.fromstring(fresh_figure.read_bytes())
-    background = next(root.iter("{http://www.w3.org/2000/svg}path"))
-    assert "fill: none" in background.get("style"), "transparent background"
+    assert_transparent(fresh_figure)
 
 
 def test_committed_figure_is_a_fresh_render(fresh_figure):
-    assert FIGURE.read_bytes() == fresh_figure.read_bytes(), (
-        're-render: python -c "from snippets.rnn.time_masks import save_figure; '
-        "save_figure('docs/assets/figures/rnn-time-masks.svg')\""
-    )
+    assert_committed_is_fresh(fresh_figure, "snippets.rnn.time_masks")

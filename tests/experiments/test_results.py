@@ -134,10 +134,11 @@ def test_the_timing_files_hold_wall_and_cpu_seconds_of_the_committed_runs():
         assert timing["config_sha256"] == results.load_results(name)["config_sha256"]
         assert 0 < timing["cpu_seconds"] and facts[f"{name}_cpu_seconds"] == timing["cpu_seconds"]
     assert facts["total_minutes"] == pytest.approx(sum(results.load_seconds(n) for n in EXPERIMENTS) / 60)
-    # The budget: every experiment with every seed within 20 CPU minutes (one thread of a
-    # 2-core machine). 10 to 20 seeds per comparison cost that much; 5 seeds fit in 10 but
-    # could not tell noise from effects.
-    assert facts["total_cpu_minutes"] < 20
+    # The budget: every experiment with every seed within 30 CPU minutes (one thread of a
+    # 2-core machine, so about a quarter of an hour of `run all` on two processes). 10 to 20
+    # seeds per comparison cost that much; 5 seeds fit in a third of it but could not tell
+    # noise from effects.
+    assert facts["total_cpu_minutes"] < 30
 
 
 def test_every_results_file_records_the_platform_it_was_made_on():

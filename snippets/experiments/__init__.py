@@ -8,4 +8,5 @@ EXPERIMENTS = (
     "dropout_placement",
     "bn_learning_rate",
     "rnn_dropout",
+    "calibration",
 )

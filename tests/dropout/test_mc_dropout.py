@@ -93,3 +93,17 @@ def test_entropy_gradient_and_meta_device():
     # Categorical renormalises p, which changes the gradient by a constant per row only
     torch.testing.assert_close(grad - grad.mean(-1, keepdim=True), expected - expected.mean(-1, keepdim=True))
     assert mc.entropy(torch.empty(2, 5, 3, device="meta")).shape == (2, 5)
+
+
+@pytest.mark.claim("dropout/mc-calibration-measured")
+def test_the_measured_calibration_the_page_reports():
+    """The committed calibration experiment: MC dropout against one pass of the same networks."""
+    from snippets.experiments.results import load_results
+
+    summary = load_results("calibration")["summary"]
+    mc = summary["mc_vs_one_pass"]
+    assert mc["test_ece_last"]["verdict"] == "hurt" and mc["test_ece_last"]["low"] > 0
+    assert mc["test_acc_last"]["verdict"] == "no detectable difference at this size"
+    for method, sign in (("dropout", -1), ("mc_dropout", 1)):  # over-, then under-confident
+        bins = summary["reliability"][method]
+        assert sign * (sum(bins["correct"]) - sum(bins["confidence"])) > 0, method

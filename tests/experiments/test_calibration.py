@@ -183,6 +183,7 @@ def doc():
     return load_results(experiment.NAME)
 
 
+@pytest.mark.claim("experiments/calibration-same-networks")
 def test_the_committed_plain_and_dropout_networks_are_experiment_2s(doc):
     """Same data, loop, seeds and model: the plain and dropout networks are experiment 2's
     'none' and 'head_dropout' runs, epoch for epoch."""
@@ -200,3 +201,65 @@ def test_the_setup_the_page_describes(doc):
     facts = experiment.facts()
     assert facts["test_predictions"] == 360 * len(cfg["seeds"])
     assert facts["table_last"].count("\n") == 1 + 3
+
+
+@pytest.mark.slow  # a quick run of its own: tests/experiments/conftest.py
+def test_a_quick_run_scores_four_ways_of_predicting(quick):
+    summary = quick("calibration")["summary"]
+    assert set(summary["methods"]) == set(experiment.METHODS) == set(summary["reliability"])
+    for numbers in summary["methods"].values():
+        assert 0 <= numbers["test_ece_last"] <= 100 and numbers["test_nll_last"] > 0
+    assert summary["comparisons"] == {}, "one seed: no interval"
+
+
+def pooled(doc, method):
+    """Accuracy minus confidence per diagram bin, and overall, in points of %."""
+    bins = doc["summary"]["reliability"][method]
+    gaps = [
+        100 * (right - conf) / n
+        for n, conf, right in zip(bins["count"], bins["confidence"], bins["correct"])
+        if n >= experiment.MIN_COUNT
+    ]
+    return gaps, 100 * (sum(bins["correct"]) - sum(bins["confidence"])) / sum(bins["count"])
+
+
+@pytest.mark.claim("experiments/calibration-dropout-one-pass")
+def test_dropout_with_one_pass_lowers_the_calibration_error_at_the_last_epoch_only(doc):
+    dropout = doc["summary"]["comparisons"]["dropout"]
+    assert dropout["test_ece_last"]["verdict"] == dropout["test_nll_last"]["verdict"] == HELPED
+    assert dropout["test_acc_last"]["verdict"] == NONE
+    assert dropout["test_ece_es"]["verdict"] == NONE
+    plain = doc["summary"]["methods"]["plain"]
+    assert plain["test_ece_es"] < plain["test_ece_last"]
+    # both single passes are over-confident: below the diagonal, bin after bin
+    for method in ("plain", "dropout"):
+        gaps, overall = pooled(doc, method)
+        assert overall < 0 and sum(g < 0 for g in gaps) >= len(gaps) - 1, method
+
+
+@pytest.mark.claim("experiments/calibration-mc-under-confident")
+def test_mc_dropout_is_worse_calibrated_than_one_pass_of_the_same_networks_and_under_confident(doc):
+    mc = doc["summary"]["mc_vs_one_pass"]
+    assert mc["test_ece_last"]["verdict"] == mc["test_ece_es"]["verdict"] == HURT
+    assert mc["test_acc_last"]["verdict"] == NONE
+    assert doc["summary"]["comparisons"]["mc_dropout"]["test_ece_last"]["verdict"] == HURT
+    gaps, overall = pooled(doc, "mc_dropout")
+    assert overall > 0 and all(g > 0 for g in gaps), "above the diagonal in every bin"
+
+
+@pytest.mark.claim("experiments/calibration-label-smoothing")
+def test_label_smoothing_helps_accuracy_hurts_the_calibration_error_and_is_under_confident(doc):
+    smoothing = doc["summary"]["comparisons"]["label_smoothing"]
+    assert smoothing["test_acc_last"]["verdict"] == HELPED
+    assert smoothing["test_ece_last"]["verdict"] == HURT
+    gaps, overall = pooled(doc, "label_smoothing")
+    assert overall > 0 and all(g > 0 for g in gaps)
+
+
+@pytest.mark.claim("experiments/calibration-nll")
+def test_only_dropout_with_one_pass_detectably_lowers_the_test_nll(doc):
+    comparisons = doc["summary"]["comparisons"]
+    assert comparisons["dropout"]["test_nll_last"]["verdict"] == HELPED
+    for method in ("mc_dropout", "label_smoothing"):
+        diff = comparisons[method]["test_nll_last"]
+        assert diff["low"] <= 0 <= diff["high"] and diff["verdict"] == NONE, method

@@ -2,20 +2,25 @@
 assembled before the build (``python -m docs_hooks.prebuild``) from exactly the snippets the
 chapter's pages show, in page order.
 
-Cells: a title, one setup cell, then for every page a Markdown cell (its title and a link
-back) and one code cell per included snippet section, byte for byte what the page shows.
-The setup cell registers the chapter's snippet modules from their full sources, so helpers a
-page does not show (and ``from snippets... import`` lines) work with nothing installed but
-the project's dependencies: torch, numpy, matplotlib. Every page of the chapter ends with
-``<!-- take-home: <chapter> -->``, which the site's Markdown extension makes a download box.
-Nothing here is hand-maintained: change a snippet or a page and the notebook follows.
+Cells: a title, an install cell, one setup cell, then for every page a Markdown cell (its
+title and a link back) and one code cell per included snippet section, byte for byte what
+the page shows. The install cell pip-installs the packages the chapter's code imports that
+are missing (nothing where all of them import, as on a machine with the site installed;
+on Colab, which has torch, only what Colab lacks), so the notebook runs on its own in a
+fresh environment. The setup cell registers the chapter's snippet modules from their full
+sources, so helpers a page does not show (and ``from snippets... import`` lines) work
+without the site installed. Every page of the chapter ends with ``<!-- take-home: <chapter>
+-->``, which the site's Markdown extension makes a download box (with an "Open in Colab"
+link). Nothing here is hand-maintained: change a snippet or a page and the notebook follows.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import re
+import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +37,22 @@ MARKER_LINE = re.compile(r"^\s*# --8<-- \[(?:start|end):[\w-]+\]\s*$")
 TITLE = re.compile(r"^#\s+(.+)$", re.MULTILINE)
 SKIP = {"experiments", "playground"}  # the experiments have their own notebook; widgets have no code
 CHAPTER_TITLES: dict[str, str] = {}
+# What a notebook's install cell installs for each third-party module its code imports: the
+# lower bounds of pyproject.toml (kornia pinned as the test extra pins it). torch is installed
+# from PyTorch's CPU index when missing: from PyPI, on Linux, it is the CUDA build (GBs).
+PACKAGES = {
+    "torch": "torch>=2.2",
+    "numpy": "numpy>=1.24",
+    "matplotlib": "matplotlib>=3.7",
+    "scipy": "scipy>=1.10",
+    "sklearn": "scikit-learn>=1.3",
+    "kornia": "kornia==0.9.0",
+}
+# Libraries a page shows beside its own code for comparison, each "installed with its own
+# matching torch": called by no cell, so never installed (pip would replace torch with the
+# build they pin).
+NOT_INSTALLED = {"timm", "torchvision"}
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 class IncludeError(_BuildError):
@@ -158,6 +179,50 @@ def setup_source(modules: list[str], root: Path = ROOT) -> str:
     )
 
 
+def third_party_imports(sources: list[str]) -> list[str]:
+    """The top-level names of the modules the sources import (anywhere, also inside
+    functions) that are neither the standard library nor the snippets, in PACKAGES order.
+    Raises IncludeError on one PACKAGES does not know, so a new dependency is not missed."""
+    found: set[str] = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.split(".")[0])
+    found -= {*sys.stdlib_module_names, "snippets", "__future__"} | NOT_INSTALLED
+    unknown = sorted(found - PACKAGES.keys())
+    if unknown:
+        raise IncludeError(
+            f"the notebook code imports {', '.join(unknown)}: add it to PACKAGES in "
+            "docs_hooks/chapter_notebooks.py (what its install cell pip-installs), or to NOT_INSTALLED"
+        )
+    return [name for name in PACKAGES if name in found]
+
+
+def install_source(modules: list[str]) -> str:
+    """The first code cell: pip-installs what is missing of ``modules`` (import names)."""
+    others = {m: PACKAGES[m] for m in modules if m != "torch"}
+    return (
+        "# Installs what this chapter's code needs where it is missing, and nothing where it\n"
+        "# all imports (on Colab, which has torch, only what Colab lacks). torch comes from\n"
+        "# PyTorch's CPU index: PyPI's Linux wheel is the CUDA build, several GB.\n"
+        "import importlib.util\nimport subprocess\nimport sys\n\n"
+        f"NEEDED = {json.dumps(others, indent=4)}\n\n\n"
+        "def pip_install(*args):\n"
+        '    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", *args])\n\n\n'
+        + (
+            'if importlib.util.find_spec("torch") is None:\n'
+            f'    pip_install("{PACKAGES["torch"]}", "--index-url", "{TORCH_CPU_INDEX}")\n'
+            if "torch" in modules
+            else ""
+        )
+        + "missing = [spec for name, spec in NEEDED.items() if importlib.util.find_spec(name) is None]\n"
+        "if missing:\n"
+        "    pip_install(*missing)\n"
+    )
+
+
 def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_url: str = "") -> nbformat.NotebookNode:
     import nbformat
 
@@ -174,13 +239,20 @@ def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_
         if (snippet, section) not in code:
             code[snippet, section] = included_text(path, snippet, section)
     files = list(dict.fromkeys(inc[2] for inc in includes))
+    modules = module_order(files)
+    setup = setup_source(modules)
+    sources = [(ROOT / (m.replace(".", "/") + ".py")).read_text(encoding="utf-8") for m in modules]
+    packages = third_party_imports([*sources, *code.values()])
+    nb.metadata["packages"] = [PACKAGES[m].split("=")[0].rstrip("<>") for m in packages]
     cells = [
         nbformat.v4.new_markdown_cell(
             f"# {name}\n\nThe code of the *{name}* chapter of *Regularization in CNN/RNN*, cell by cell "
             "in the order the pages show it. Generated from the site's snippets when the site is built; "
-            "needs Python 3.11+ with torch, numpy and matplotlib."
+            f"needs Python 3.11+ with {_and(nb.metadata['packages'])}, which its first code cell "
+            "installs where they are missing."
         ),
-        nbformat.v4.new_code_cell(setup_source(module_order(files))),
+        nbformat.v4.new_code_cell(install_source(packages)),
+        nbformat.v4.new_code_cell(setup),
     ]
     current = None
     for title, path, snippet, section in includes:
@@ -193,6 +265,10 @@ def build_notebook(chapter: str, pages: list[tuple[str, str]], docs: Path, site_
     for i, cell in enumerate(nb.cells):
         cell.id = f"{chapter}-{i}"  # stable ids: the same sources give the same file
     return nb
+
+
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
 
 
 def to_percent_script(nb: nbformat.NotebookNode) -> str:

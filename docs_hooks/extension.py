@@ -13,7 +13,8 @@ and know nothing else of it: no hooks, no plugins, no engine internals. Per page
   - ``<!-- claim: ch/id -->`` becomes a small "tested" mark, and
     ``<!-- verified-claims-table -->`` the table of every claim (docs_hooks/claims.py);
   - ``<!-- take-home: chapter -->`` becomes the box that links the chapter's notebook
-    (docs_hooks/chapter_notebooks.py), whose title it reads from the notebook itself;
+    (docs_hooks/chapter_notebooks.py), whose title it reads from the notebook itself, and
+    opens it in Colab from the ``notebooks`` branch of ``repo_url`` on GitHub;
 
 * a treeprocessor, after the inline patterns and before the table of contents is read: the
   math that pymdownx.arithmatex marks (generic mode) becomes MathML (docs_hooks/mathml.py).
@@ -30,6 +31,7 @@ import json
 import re
 import xml.etree.ElementTree as etree
 from pathlib import Path
+from urllib.parse import urlparse
 
 from markdown import Extension, Markdown
 from markdown.preprocessors import Preprocessor
@@ -47,36 +49,60 @@ class TakeHomeError(facts.FactError):
 
 
 # ----------------------------------------------------------------- the page's text
-def take_home_box(chapter: str, docs: Path) -> str:
+def colab_url(repo_url: str, branch: str, chapter: str) -> str:
+    """Colab's address of ``<chapter>.ipynb`` on ``branch`` of the GitHub repository at
+    ``repo_url`` (the publish workflow pushes the chapter notebooks there); "" for a
+    repository that is not on GitHub, where Colab cannot open it."""
+    url = urlparse(repo_url or "")
+    parts = [p for p in url.path.split("/") if p]
+    if url.netloc.lower() not in ("github.com", "www.github.com") or len(parts) != 2 or not branch:
+        return ""
+    owner, name = parts[0], parts[1].removesuffix(".git")
+    return f"https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/{chapter}.ipynb"
+
+
+def take_home_box(chapter: str, docs: Path, repo_url: str = "", branch: str = "notebooks") -> str:
     """The admonition that links ``notebooks/<chapter>.ipynb`` and ``.py`` (written by the
-    pre-build), titled with the chapter's name as the notebook's first cell gives it."""
+    pre-build) and the notebook in Colab, titled with the chapter's name as the notebook's
+    first cell gives it, naming the packages its install cell sees to."""
     notebook = docs / "notebooks" / f"{chapter}.ipynb"
     if not notebook.is_file():
         raise TakeHomeError(
             f"<!-- take-home: {chapter} -->: there is no {notebook.relative_to(docs.parent)}; "
             f"run `python -m docs_hooks.prebuild` first, or fix the chapter name"
         )
-    first = json.loads(notebook.read_text(encoding="utf-8"))["cells"][0]["source"]
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    first = nb["cells"][0]["source"]
     first = "".join(first) if isinstance(first, list) else first
     name = first.splitlines()[0].lstrip("# ").strip()
+    packages = nb.get("metadata", {}).get("packages") or ["torch"]
+    listed = ", ".join(packages[:-1]) + (" and " if len(packages) > 1 else "") + packages[-1]
+    colab = colab_url(repo_url, branch, chapter)
     return (
         f'!!! tip "Take this chapter home"\n'
         f"    Every code block of the *{name}* chapter, in page order, as a "
         f"[Jupyter notebook](../notebooks/{chapter}.ipynb) or a "
-        f"[plain Python file](../notebooks/{chapter}.py). It runs with torch, numpy and "
-        f"matplotlib; nothing else is needed and nothing is downloaded.\n"
+        f"[plain Python file](../notebooks/{chapter}.py)"
+        + (f", or [open it in Colab]({colab})" if colab else "")
+        + f". It needs {listed}: its first cell installs whichever of them is missing, "
+        f"and nothing else is downloaded.\n"
     )
 
 
 def render_text(
-    markdown: str, docs: Path, repo_url: str = "", root: Path = ROOT, cache: facts.FactsCache | None = None
+    markdown: str,
+    docs: Path,
+    repo_url: str = "",
+    root: Path = ROOT,
+    cache: facts.FactsCache | None = None,
+    notebooks_branch: str = "notebooks",
 ) -> str:
     """A page's Markdown with includes checked and facts, claims and the take-home box
     filled: what the preprocessor hands on to pymdownx.snippets."""
     chapter_notebooks.check_includes(markdown, "this page", root)
     text = facts.fill(markdown, cache=cache or facts.BUILD_CACHE)
     text = claims.render(text, root=root, docs=docs, repo_url=repo_url)
-    return TAKE_HOME.sub(lambda m: take_home_box(m["chapter"], docs), text)
+    return TAKE_HOME.sub(lambda m: take_home_box(m["chapter"], docs, repo_url, notebooks_branch), text)
 
 
 class PagePreprocessor(Preprocessor):
@@ -87,7 +113,8 @@ class PagePreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         root = Path(self.extension.getConfig("root")).resolve()
         docs = root / self.extension.getConfig("docs_dir")
-        text = render_text("\n".join(lines), docs, self.extension.getConfig("repo_url"), root)
+        config = self.extension.getConfig
+        text = render_text("\n".join(lines), docs, config("repo_url"), root, None, config("notebooks_branch"))
         return text.split("\n")
 
 
@@ -130,6 +157,7 @@ class SiteExtension(Extension):
             "root": [str(ROOT), "the project folder (snippets/, tests/, reports/)"],
             "docs_dir": ["docs", "the pages' folder, relative to root"],
             "repo_url": ["", "where the 'tested' marks link to (a repository's web address)"],
+            "notebooks_branch": ["notebooks", "the branch of repo_url holding the chapter notebooks (Colab)"],
         }
         super().__init__(**kwargs)
 

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import yaml
+from yaml_env_tag import construct_env_tag  # MkDocs' own !ENV (pyyaml-env-tag, its dependency)
 
 from docs_hooks import chapter_notebooks, facts, walkthrough
 
@@ -31,12 +32,14 @@ GENERATED_PAGES = tuple(w.rsplit(".", 1)[0] + ".md" for w in WALKTHROUGHS)
 
 
 class _Loader(yaml.SafeLoader):
-    """mkdocs.yml as plain data: tags such as ``!ENV`` read as their raw value."""
+    """mkdocs.yml as plain data: ``!ENV`` resolved as MkDocs does (``site_url`` and ``repo_url``
+    come from SITE_URL and REPO_URL when set), other tags read as their raw value."""
 
 
 _Loader.add_multi_constructor(
     "", lambda loader, suffix, node: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
 )
+_Loader.add_constructor("!ENV", construct_env_tag)
 
 
 def load_config(path: Path) -> dict:

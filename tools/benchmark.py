@@ -40,6 +40,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import yaml
+from yaml_env_tag import construct_env_tag
 
 ROOT = Path(__file__).resolve().parents[1]
 # This tree's own code first: a console script (mkdocs, zensical) does not put the current
@@ -73,6 +74,7 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_multi_constructor(
     "", lambda loader, suffix, node: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
 )
+_Loader.add_constructor("!ENV", construct_env_tag)  # as MkDocs reads it: SITE_URL, REPO_URL
 
 
 def load_config(path: Path) -> dict:

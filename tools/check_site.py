@@ -386,10 +386,12 @@ def site_host(site_url: str) -> str:
 
 
 def site_url_from_config(config: Path) -> str:
+    """mkdocs.yml's site_url, with ``!ENV [SITE_URL, default]`` resolved as the engines do."""
     if not config.is_file():
         return ""
-    m = re.search(r"^site_url:\s*['\"]?([^'\"\s#]+)", config.read_text(encoding="utf-8"), re.MULTILINE)
-    return m[1] if m else ""
+    from docs_hooks.prebuild import load_config
+
+    return (load_config(config) or {}).get("site_url") or ""
 
 
 # ----------------------------------------------------------------- checks of one site

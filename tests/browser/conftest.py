@@ -75,6 +75,11 @@ def browser():
         chromium.close()
 
 
+# The site is built as a fork would publish it (mkdocs.yml reads SITE_URL and REPO_URL, as the
+# publish workflow sets them): tests/browser/test_links.py checks that every link follows.
+FORK = {"SITE_URL": "https://fork-owner.github.io/fork-name/", "REPO_URL": "https://github.com/fork-owner/fork-name"}
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory, browser):
     """The site as a reader gets it. Not strict: tests/site holds the strict build, and a
@@ -87,9 +92,16 @@ def site(tmp_path_factory, browser):
     from docs_hooks import prebuild
 
     prebuild.main(["--no-facts"])  # the chapter notebooks and the walkthrough page
+    saved = {name: os.environ.get(name) for name in FORK}
+    os.environ.update(FORK)
     try:
         build(load_config(str(ROOT / "mkdocs.yml"), site_dir=str(site_dir), strict=False))
     finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if ci is not None:
             os.environ["CI"] = ci
     return site_dir

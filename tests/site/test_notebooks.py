@@ -19,7 +19,7 @@ def load_nav():
 
 
 def setup_sources(nb) -> dict:
-    setup = nb.cells[1].source
+    setup = nb.cells[2].source
     return json.loads(setup[setup.index("SOURCES = ") + len("SOURCES = ") : setup.index("\n\nfor name")])
 
 
@@ -39,7 +39,8 @@ def test_code_cells_are_the_chapters_snippets_byte_for_byte(chapter):
         for _, page in CHAPTERS[chapter]
         for m in cn.INCLUDE.finditer((DOCS / page).read_text(encoding="utf-8"))
     ]
-    assert code[1:] == expected
+    assert code[0] == cn.install_source(cn.third_party_imports([*setup_sources(nb).values(), *code[2:]]))
+    assert code[2:] == expected
     sources = setup_sources(nb)
     shown = {
         m["path"]
@@ -57,6 +58,37 @@ def test_section_text_matches_what_the_page_shows():
     assert "--8<--" not in cn.section_text("snippets/dropout/inverted.py", None)
 
 
+def test_install_cell_names_the_packages_the_code_imports():
+    """Imports anywhere in the sources count; the standard library, the snippets and the
+    libraries shown only for comparison do not; an unknown one stops the pre-build."""
+    sources = ["import torch\nimport os\n", "def f():\n    from kornia.augmentation import X\n    import timm\n"]
+    assert cn.third_party_imports(sources) == ["torch", "kornia"]
+    cell = cn.install_source(["torch", "kornia"])
+    assert '"kornia": "kornia==0.9.0"' in cell and "whl/cpu" in cell and '"torch": "torch' not in cell
+    assert "whl/cpu" not in cn.install_source(["numpy"])
+    with pytest.raises(cn.IncludeError, match="imports pandas: add it to PACKAGES"):
+        cn.third_party_imports(["import pandas"])
+    nb = cn.build_notebook("modern", CHAPTERS["modern"], DOCS)
+    assert {"torch", "kornia"} <= set(nb.metadata["packages"])  # kornia: its mixup and CutMix
+
+
+@pytest.mark.parametrize("absent", [set(), {"numpy"}, {"torch", "kornia"}])
+def test_install_cell_installs_only_what_is_missing(monkeypatch, absent):
+    """Run with pip replaced: nothing where all imports; else the missing ones, torch from
+    the CPU index (never from PyPI, whose Linux wheel is the CUDA build)."""
+    import importlib.util
+    import subprocess
+
+    calls = []
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name in absent else found("json"))
+    monkeypatch.setattr(subprocess, "check_call", lambda args: calls.append(args[4:]))
+    exec(cn.install_source(["torch", "numpy", "kornia"]), {})  # noqa: S102 - the cell a notebook runs
+    expected = [["--quiet", "torch>=2.2", "--index-url", cn.TORCH_CPU_INDEX]] if "torch" in absent else []
+    others = [cn.PACKAGES[m] for m in ("numpy", "kornia") if m in absent]
+    assert calls == expected + ([["--quiet", *others]] if others else [])
+
+
 def test_percent_script_round_trip():
     nb = cn.build_notebook("dropout", CHAPTERS["dropout"], DOCS)
     script = cn.to_percent_script(nb)
@@ -64,23 +96,40 @@ def test_percent_script_round_trip():
     compile(script, "dropout.py", "exec")
 
 
+# Run first in the kernel: the site's own packages (installed editable, so importable from any
+# folder) are made unimportable, as in a fresh environment; the notebook must bring its code.
+WITHOUT_THE_SITE = f"""import importlib.util, os, sys
+sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != {str(ROOT.resolve())!r}]
+assert importlib.util.find_spec("snippets") is None and importlib.util.find_spec("docs_hooks") is None
+assert not os.path.realpath(os.getcwd()).startswith({str(ROOT.resolve())!r})"""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", sorted(CHAPTERS))
-def test_notebook_executes_without_error(chapter, tmp_path):
+def test_exported_notebook_runs_on_its_own_outside_the_repository(chapter, tmp_path):
+    """The notebook as the pre-build exports it, copied into an empty folder and run there
+    (the kernel's working directory) without the site importable. The packages it needs are
+    installed here, so its install cell must do nothing (and needs no network)."""
     from nbclient import NotebookClient
 
-    nb = cn.build_notebook(chapter, CHAPTERS[chapter], DOCS)
+    exported = tmp_path / f"{chapter}.ipynb"
+    exported.write_text(nbformat.writes(cn.build_notebook(chapter, CHAPTERS[chapter], DOCS)), encoding="utf-8")
+    nb = nbformat.read(exported, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(WITHOUT_THE_SITE))
     # The modules must come from the notebook's setup cell, not from an installed package.
     nb.cells.append(
         nbformat.v4.new_code_cell(
-            "import sys\nprint(sorted(getattr(m, '__file__', None) or '-' for n, m in sys.modules.items() if n.startswith('snippets.')))"
+            "print(missing)\nprint(sorted(getattr(m, '__file__', None) or '-' for n, m in sys.modules.items() if n.startswith('snippets.')))"
         )
     )
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors[0]["evalue"] if errors else ""
-    files = eval(nb.cells[-1].outputs[0]["text"])
-    assert files and set(files) == {"-"}
+    assert nb.cells[2].source.startswith("# Installs what") and not nb.cells[2].outputs  # pip never ran
+    nothing_missing, files = nb.cells[-1].outputs[0]["text"].splitlines()
+    assert nothing_missing == "[]"
+    assert eval(files) and set(eval(files)) == {"-"}
 
 
 @pytest.mark.parametrize(

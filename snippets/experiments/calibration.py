@@ -322,9 +322,9 @@ def draw(reliability: dict, alt: str) -> bytes:
         fig, ax = plt.subplots(figsize=(4.6, 5.4), layout="constrained")
         ax.plot([0, 100], [0, 100], color=plotting.INK, linestyle=":")
         markers = ("o", "s", "^", "D")
-        for (method, bins), color, marker in zip(
-            reliability.items(), plotting.COLORS, markers
-        ):
+        # METHODS' order: the results file stores its keys sorted
+        for method, color, marker in zip(METHODS, plotting.COLORS, markers):
+            bins = reliability[method]
             kept = [
                 (100 * conf / n, 100 * right / n)
                 for n, conf, right in zip(
@@ -384,7 +384,8 @@ def table(comparisons: dict, when: str) -> str:
         + " |",
         "|---" * (len(columns) + 1) + "|",
     ]
-    for method, metrics in comparisons.items():
+    for method in [m for m in METHODS if m in comparisons]:
+        metrics = comparisons[method]
         cells = [
             stats.cell(metrics[f"{s}_{m}_{when}"], DIGITS[m], bold=True)
             for s, m in columns

@@ -8,8 +8,7 @@
   "use strict";
   var SELECTOR = ".md-typeset table:not([class]), .md-typeset div.math";
 
-  function update(box) {
-    var scrolls = box.scrollWidth > box.clientWidth + 1;
+  function update(box, scrolls) {
     if (scrolls && !box.hasAttribute("tabindex")) {
       box.setAttribute("tabindex", "0");
       var added = ["tabindex"];
@@ -33,14 +32,25 @@
   function start() {
     var boxes = document.querySelectorAll(SELECTOR);
     if (!boxes.length) return;
+    // All widths are read before any attribute is written: one layout, not one per box.
+    function check(targets) {
+      var scrolls = targets.map(function (box) {
+        return box.scrollWidth > box.clientWidth + 1;
+      });
+      targets.forEach(function (box, i) {
+        update(box, scrolls[i]);
+      });
+    }
     if (typeof ResizeObserver === "undefined") {
-      boxes.forEach(update);
+      check(Array.prototype.slice.call(boxes));
       return;
     }
     var observer = new ResizeObserver(function (entries) {
-      entries.forEach(function (entry) {
-        update(entry.target);
-      });
+      check(
+        entries.map(function (entry) {
+          return entry.target;
+        })
+      );
     });
     boxes.forEach(function (box) {
       observer.observe(box);

@@ -84,7 +84,7 @@ def take_home_box(chapter: str, docs: Path, repo_url: str = "", branch: str = "n
         f"[Jupyter notebook](../notebooks/{chapter}.ipynb) or a "
         f"[plain Python file](../notebooks/{chapter}.py)"
         + (f", or [open it in Colab]({colab})" if colab else "")
-        + f". It needs {listed}: its first cell installs whichever of them is missing, "
+        + f". It needs {listed}: its first code cell installs whichever of them is missing, "
         f"and nothing else is downloaded.\n"
     )
 

@@ -142,7 +142,7 @@ def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def score(binary: Path, url: str, keep: Path | None = None) -> dict:
+def score(binary: Path, url: str, keep: Path | None = None, preset: str = "mobile") -> dict:
     command = [
         str(binary),
         url,
@@ -151,6 +151,7 @@ def score(binary: Path, url: str, keep: Path | None = None) -> dict:
         "--quiet",
         f"--only-categories={','.join(CATEGORIES)}",
         "--chrome-flags=" + " ".join(FLAGS),
+        *(["--preset=desktop"] if preset == "desktop" else []),  # mobile: Lighthouse's default
     ]
     env = {**os.environ, "CHROME_PATH": str(CHROMIUM)}
     result = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=300)
@@ -183,9 +184,9 @@ def page_list(value: str | None, default: list[str]) -> list[str]:
     return [("" if p == "index" else p) for p in value.split(",")]
 
 
-def measure(binary: Path, url: str, runs: int, keep: Path | None) -> dict:
+def measure(binary: Path, url: str, runs: int, keep: Path | None, preset: str) -> dict:
     """The median of ``runs`` runs per category, and the losses of the median run."""
-    results = [score(binary, url, keep) for _ in range(runs)]
+    results = [score(binary, url, keep, preset) for _ in range(runs)]
     medians = {c: statistics.median_low([r["scores"][c] for r in results]) for c in CATEGORIES}
     losses = next(r for r in results if r["scores"]["performance"] == medians["performance"])["losses"]
     return {"scores": medians, "losses": losses}
@@ -202,6 +203,12 @@ def main() -> None:
     )
     parser.add_argument("--keep", type=Path, help="also write each page's full JSON report into this folder")
     parser.add_argument("--runs", type=int, default=1, help="runs per page; the table shows each score's median")
+    parser.add_argument(
+        "--preset",
+        choices=["mobile", "desktop"],
+        default="mobile",
+        help="Lighthouse's default mobile run (a slow phone, simulated) or its desktop preset",
+    )
     args = parser.parse_args()
 
     binary = lighthouse_bin()
@@ -220,6 +227,7 @@ def main() -> None:
         server, bare_base = serve(bare)
         servers.append(server)
 
+    print(f"Lighthouse, {args.preset} preset, median of {args.runs} run(s) per page; the bare build beside it\n")
     header = "| page | performance | accessibility | best practices | SEO |"
     print(header + (" bare: performance | accessibility | best practices | SEO |" if bare_pages else ""))
     print("|---|" + "---:|" * (8 if bare_pages else 4))
@@ -227,13 +235,13 @@ def main() -> None:
     for path in dict.fromkeys(pages + bare_pages):
         cells = ["", "", "", ""]
         if path in pages:
-            result = measure(binary, base + path, args.runs, args.keep and args.keep / "site")
+            result = measure(binary, base + path, args.runs, args.keep and args.keep / "site", args.preset)
             rows.append(result["scores"])
             cells = [str(result["scores"][c]) for c in CATEGORIES]
             if result["losses"]:
                 misses.append((path or "index", result["losses"]))
         if path in bare_pages:
-            result = measure(binary, bare_base + path, args.runs, args.keep and args.keep / "bare")
+            result = measure(binary, bare_base + path, args.runs, args.keep and args.keep / "bare", args.preset)
             bare_rows.append(result["scores"])
             cells += [str(result["scores"][c]) for c in CATEGORIES]
         print(f"| {path or 'index'} | " + " | ".join(cells) + " |", flush=True)

@@ -9,4 +9,5 @@ EXPERIMENTS = (
     "bn_learning_rate",
     "rnn_dropout",
     "calibration",
+    "modern",
 )

@@ -116,6 +116,30 @@ def dropout_after_last_bn(model: nn.Module) -> bool:
 # --8<-- [end:head]
 
 
+# --8<-- [start:relu-order]
+class ConvReLUBN(ConvBNReLU):
+    """The other order, y = BN(ReLU(Conv(x))): the next layer receives
+    normalised values, negative ones included."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.relu(self.conv(x)))
+
+
+def what_the_next_layer_sees(block: nn.Module, x: torch.Tensor) -> dict:
+    """Mean, standard deviation and share of zeros of a block's output in
+    train mode, over all channels and positions."""
+    with torch.no_grad():
+        out = block.train()(x)
+    return {
+        "mean": round(out.mean().item(), 2),
+        "std": round(out.std().item(), 2),
+        "zeros": round((out == 0).float().mean().item(), 2),
+    }
+
+
+# --8<-- [end:relu-order]
+
+
 IN_CHANNELS, OUT_CHANNELS, KERNEL = 3, 16, 3
 P = 0.5
 
@@ -145,6 +169,18 @@ def facts() -> dict:
         "bn_then_dropout": bn_eval_variance(
             nn.Sequential(nn.BatchNorm1d(4), nn.Dropout(P)), 4
         ),
+        **relu_order_facts(),
+    }
+
+
+def relu_order_facts(seed: int = 0) -> dict:
+    torch.manual_seed(seed)
+    x = torch.randn(64, IN_CHANNELS, 8, 8)
+    before = what_the_next_layer_sees(ConvBNReLU(IN_CHANNELS, 16), x)
+    torch.manual_seed(seed)  # the same convolution weights
+    after = what_the_next_layer_sees(ConvReLUBN(IN_CHANNELS, 16), x)
+    return {f"bn_relu_{k}": v for k, v in before.items()} | {
+        f"relu_bn_{k}": v for k, v in after.items()
     }
 
 
@@ -206,6 +242,16 @@ def main() -> None:
     print(dropout_after_last_bn(flagged))
     #> False
     # --8<-- [end:demo-head]
+
+    # --8<-- [start:demo-relu-order]
+    torch.manual_seed(0)
+    x = torch.randn(64, 3, 8, 8)
+    print(what_the_next_layer_sees(ConvBNReLU(3, 16), x))
+    #> {'mean': 0.4, 'std': 0.59, 'zeros': 0.5}
+    torch.manual_seed(0)
+    print(what_the_next_layer_sees(ConvReLUBN(3, 16), x))
+    #> {'mean': 0.0, 'std': 1.0, 'zeros': 0.0}
+    # --8<-- [end:demo-relu-order]
 
 
 if __name__ == "__main__":

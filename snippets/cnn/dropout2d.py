@@ -240,6 +240,21 @@ def save_figure(path) -> None:
 # --8<-- [end:figure]
 
 
+# --8<-- [start:dropout1d]
+def channel_dropout_1d(x: torch.Tensor, p: float, batch_first_seq=False):
+    """nn.Dropout1d zeroes whole channels x[n, c, :] of (N, C, L) input:
+    a 1-D signal or a Conv1d output. A batch-first sequence (N, L, C) has
+    its channels last: move them to dim 1 and back, which makes it locked
+    dropout (one mask per sequence, the same at every step)."""
+    drop = nn.Dropout1d(p)
+    if batch_first_seq:
+        return drop(x.transpose(1, 2)).transpose(1, 2)
+    return drop(x)
+
+
+# --8<-- [end:dropout1d]
+
+
 def facts() -> dict:
     x = feature_maps()
     element_wise, channel_wise = element_and_channel_dropout(x)
@@ -291,6 +306,25 @@ def main() -> None:
     )
     #> True
     # --8<-- [end:demo]
+
+    # --8<-- [start:demo-dropout1d]
+    torch.manual_seed(0)
+    signal = torch.ones(2, 3, 5)  # (N, C, L): 3 channels of 5 steps
+    print(channel_dropout_1d(signal, p=0.5))
+    #> tensor([[[0., 0., 0., 0., 0.],
+    #>          [0., 0., 0., 0., 0.],
+    #>          [2., 2., 2., 2., 2.]],
+    #>
+    #>         [[0., 0., 0., 0., 0.],
+    #>          [0., 0., 0., 0., 0.],
+    #>          [0., 0., 0., 0., 0.]]])
+    sequence = torch.ones(1, 4, 3)  # (N, L, C): batch_first LSTM input
+    print(channel_dropout_1d(sequence, p=0.5, batch_first_seq=True))
+    #> tensor([[[2., 2., 0.],
+    #>          [2., 2., 0.],
+    #>          [2., 2., 0.],
+    #>          [2., 2., 0.]]])
+    # --8<-- [end:demo-dropout1d]
 
     # --8<-- [start:demo-leak]
     for name, y in [

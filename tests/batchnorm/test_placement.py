@@ -1,6 +1,8 @@
 """Conv -> BN -> ReLU: the conv bias is cancelled by BN, bias=False saves out_channels
 parameters, and dropout before BN shifts the variance BN sees between train and eval."""
 
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -116,3 +118,21 @@ def test_recommended_net_puts_dropout_after_the_last_bn():
     assert net(torch.randn(2, 3, 16, 16)).shape == (2, 10)
     assert not placement.dropout_after_last_bn(nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(4)))
     assert placement.dropout_after_last_bn(nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)))  # no BN at all
+
+
+@pytest.mark.claim("batchnorm/relu-order-outputs")
+def test_what_each_order_hands_the_next_layer():
+    facts = placement.relu_order_facts()
+    # BN first: the ReLU cuts a normalised channel, half zeros, mean 1/sqrt(2 pi)
+    assert facts["bn_relu_zeros"] == pytest.approx(0.5, abs=0.03)
+    assert facts["bn_relu_mean"] == pytest.approx((2 * math.pi) ** -0.5, abs=0.03)
+    assert facts["bn_relu_std"] == pytest.approx((0.5 - 1 / (2 * math.pi)) ** 0.5, abs=0.03)
+    # ReLU first: normalised, no exact zeros, and the ReLU's zeros one negative value per channel
+    assert (facts["relu_bn_mean"], facts["relu_bn_std"], facts["relu_bn_zeros"]) == (0.0, 1.0, 0.0)
+    torch.manual_seed(0)
+    block = placement.ConvReLUBN(3, 4).train()
+    out = block(torch.randn(16, 3, 8, 8))
+    for channel in range(4):
+        values = out[:, channel]
+        low = values.min()
+        assert low < 0 and (values == low).float().mean().item() > 0.3, channel

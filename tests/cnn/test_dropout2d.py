@@ -124,3 +124,28 @@ def test_fill_from_neighbours_keeps_kept_values_and_averages_kept_neighbours():
     assert filled[0, 0] == 1.0 and filled[0, 2] == 2.0  # kept: scaling undone
     assert filled[0, 1] == 1.5 and filled[1, 0] == 1.0  # mean of the kept neighbours
     assert filled[2, 2] == 0.0  # no kept neighbour
+
+
+@pytest.mark.claim("cnn/dropout1d-whole-channels")
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_dropout1d_zeroes_whole_channels(p):
+    torch.manual_seed(0)
+    x = torch.rand(16, 6, 9) + 0.5
+    out = dropout2d.channel_dropout_1d(x, p)
+    zeroed = (out == 0).all(dim=-1)
+    kept = ~zeroed
+    torch.testing.assert_close(out[kept], x[kept] / (1 - p))
+    assert (out[zeroed.unsqueeze(-1).expand_as(out)] == 0).all()
+    assert zeroed.float().mean().item() == pytest.approx(p, abs=0.1)
+
+
+def test_dropout1d_on_batch_first_sequences_locks_the_mask_over_time():
+    torch.manual_seed(0)
+    x = torch.ones(8, 7, 5)  # (N, L, C)
+    out = dropout2d.channel_dropout_1d(x, 0.5, batch_first_seq=True)
+    assert out.shape == x.shape
+    assert torch.equal(out, out[:, :1].expand_as(out))  # the same at every step
+    assert set(out.unique().tolist()) == {0.0, 2.0}
+    # without the transpose, the mask would change along time
+    wrong = dropout2d.channel_dropout_1d(x, 0.5)
+    assert not torch.equal(wrong, wrong[:, :1].expand_as(wrong))

@@ -45,3 +45,25 @@ def test_train_and_eval_helper():
     trained, evaluated = pytorch.train_and_eval_outputs(torch.ones(100), 0.5)
     assert set(trained.unique().tolist()) == {0.0, 2.0}
     assert torch.equal(evaluated, torch.ones(100))
+
+
+@pytest.mark.claim("dropout/input-dropout-keeps-80")
+def test_input_dropout_keeps_80_percent_of_the_inputs():
+    assert pytorch.KEEP_PROBABILITIES["inputs (pixels, speech frames)"] == 0.8
+    assert pytorch.torch_rates()["inputs (pixels, speech frames)"] == 0.2
+    model = pytorch.mlp_with_input_dropout(n_in=64, hidden=32, n_out=10)
+    assert isinstance(model[0], nn.Dropout) and model[0].p == 0.2
+    torch.manual_seed(0)
+    seen = model[0](torch.ones(500, 64))
+    assert (seen == 0).float().mean().item() == pytest.approx(0.2, abs=0.01)
+    assert model(torch.ones(3, 64)).shape == (3, 10)
+    assert torch.equal(model.eval()[0](torch.ones(2, 64)), torch.ones(2, 64))
+
+
+def test_paper_rates_are_one_minus_the_keep_probabilities():
+    rates = pytorch.torch_rates()
+    assert rates.keys() == pytorch.KEEP_PROBABILITIES.keys()
+    for layer, keep in pytorch.KEEP_PROBABILITIES.items():
+        assert rates[layer] == pytest.approx(1 - keep, abs=1e-12)
+        assert 0 <= rates[layer] <= 1
+    assert pytorch.facts()["torch_p"] == list(rates.values())

@@ -263,3 +263,14 @@ def test_only_dropout_with_one_pass_detectably_lowers_the_test_nll(doc):
     for method in ("mc_dropout", "label_smoothing"):
         diff = comparisons[method]["test_nll_last"]
         assert diff["low"] <= 0 <= diff["high"] and diff["verdict"] == NONE, method
+
+
+def test_the_early_stopping_weights_are_those_of_the_lowest_validation_loss():
+    """With a learning rate of 0 nothing changes: epoch 1 stays the best, ties do not move it,
+    and the two sets of scores agree."""
+    full = digit_splits(n_train=10)
+    cfg = {**experiment.config(quick=True), "epochs": 2, "lr": 0.0}
+    with deterministic():
+        history = experiment.train(0.0, 0.0, full, cfg, seed=0)
+    assert history["val_loss"][0] == history["val_loss"][1] and history["best_epoch"] == 1
+    assert history["scores"]["es"] == history["scores"]["last"]

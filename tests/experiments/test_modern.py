@@ -64,6 +64,15 @@ def test_cutmix_targets_weigh_the_pasted_share():
     assert any(0 < share < 1 for share in shares)
 
 
+def test_the_best_epoch_is_the_first_with_the_lowest_validation_loss(monkeypatch):
+    """A validation loss that never improves keeps epoch 1 (and its weights) as the best."""
+    monkeypatch.setattr(experiment, "evaluate", lambda model, split: (1.0, 0.5))
+    data = experiment.digit_splits(n_train=10)
+    cfg = {**experiment.config(quick=True), "epochs": 2}
+    history = experiment.train({}, data, cfg, seed=0)
+    assert history["best_epoch"] == 1 and history["val_loss"] == [1.0, 1.0]
+
+
 def test_one_seed_draws_an_empty_figure():
     ((name, svg),) = experiment.figures({"summary": {"comparisons": {}}})
     assert name == experiment.FIGURE and svg.startswith(b"<?xml")

@@ -22,18 +22,26 @@ def one_thread():
 SOURCES = [Path(overfitting.__file__)]  # what the runs below depend on, with the platform
 
 
+# The page's run and the runs with other seeds train the same code that the printed-output
+# test (tests/site/test_outputs.py) and the short runs below measure for the coverage gate:
+# they go untraced (tests/conftest.py).
+untraced = pytest.mark.untraced
+
+
 @pytest.fixture(scope="module")
 def facts(one_thread, store):
     """The facts of the page's run, trained once for this code on this platform (the store)."""
     return store.json("basics-overfitting-facts", SOURCES, overfitting.facts)
 
 
+@untraced
 @pytest.mark.claim("basics/overfitting-signature")
 def test_train_loss_keeps_falling_past_the_validation_minimum(facts):
     assert facts["train_end"] < facts["train_at_best"] < facts["train_start"]
     assert facts["train_end"] < 0.2 * facts["train_at_best"]
 
 
+@untraced
 @pytest.mark.claim("basics/overfitting-signature")
 def test_validation_loss_falls_then_rises_by_a_clear_margin(facts):
     assert facts["val_best"] < 0.5 * facts["val_start"]  # it did learn something first
@@ -43,6 +51,7 @@ def test_validation_loss_falls_then_rises_by_a_clear_margin(facts):
     assert facts["last_epoch"] == facts["epochs"] == 1000
 
 
+@untraced
 @pytest.mark.claim("basics/fits-the-noise")
 def test_the_network_memorises_the_noise(facts):
     # Even the true function cannot predict the noise; the trained net beats it on the
@@ -52,6 +61,7 @@ def test_the_network_memorises_the_noise(facts):
     assert facts["val_end"] > 2 * facts["oracle_val"]
 
 
+@untraced
 @pytest.mark.claim("basics/overparameterised")
 def test_the_model_is_heavily_overparameterised(facts):
     assert facts["n_params"] == 1 * 64 + 64 + 64 * 64 + 64 + 64 + 1 == 4353
@@ -59,6 +69,7 @@ def test_the_model_is_heavily_overparameterised(facts):
     assert (facts["n_train"], facts["n_val"], facts["noise"], facts["width"]) == (20, 200, 0.3, 64)
 
 
+@untraced
 @pytest.mark.claim("basics/overfitting-signature")
 @pytest.mark.parametrize("seed", [1, 3, 4])
 def test_the_signature_does_not_depend_on_the_seed(seed, store):

@@ -13,6 +13,9 @@ import pytest
 
 from tools import check_site
 
+# Untraced (tests/conftest.py): tools/check_site.py, not snippets/.
+pytestmark = pytest.mark.untraced
+
 HOST = "example.github.io"
 CLAIMS = ["dropout/eval-identity", "dropout/mean-kept"]
 

@@ -12,6 +12,9 @@ import torch
 
 from docs_hooks import claims
 
+# Untraced (tests/conftest.py): the claims plugin (docs_hooks), not snippets/.
+pytestmark = pytest.mark.untraced
+
 ROOT = Path(__file__).resolve().parents[2]
 # Built with +, so that the site's own scan of tests/ for declared claims skips these fakes
 # (the formatter joins adjacent string literals, not a sum).

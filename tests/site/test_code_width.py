@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 from ruff.__main__ import find_ruff_bin
 
+# Untraced (tests/conftest.py): the width rule reads snippets/, it does not run them.
+pytestmark = pytest.mark.untraced
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"

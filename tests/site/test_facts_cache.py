@@ -12,6 +12,9 @@ from mkdocs.exceptions import Abort
 
 from docs_hooks import extension, facts
 
+# Untraced (tests/conftest.py): the facts store (docs_hooks), not snippets/.
+pytestmark = pytest.mark.untraced
+
 ROOT = Path(__file__).resolve().parents[2]
 
 TOPIC = """

@@ -10,6 +10,9 @@ from mkdocs.config import load_config
 
 from docs_hooks import chapter_notebooks as cn
 
+# Untraced (tests/conftest.py): the notebooks' assembly (docs_hooks), not snippets/.
+pytestmark = pytest.mark.untraced
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 

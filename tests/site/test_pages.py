@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Untraced (tests/conftest.py): pages and includes, not what snippets/ run.
+pytestmark = pytest.mark.untraced
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SNIPPETS = ROOT / "snippets"

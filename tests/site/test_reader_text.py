@@ -9,6 +9,9 @@ import pytest
 
 from tests.site.test_pages import pages
 
+# Untraced (tests/conftest.py): the pages' text, not snippets/.
+pytestmark = pytest.mark.untraced
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 FRONT_MATTER = re.compile(r"\A---\n(?P<body>.*?)\n---\n", re.DOTALL)

@@ -13,6 +13,9 @@ from docs_hooks import walkthrough
 from docs_hooks.extension import makeExtension
 from snippets.experiments import notebook
 
+# Untraced (tests/conftest.py): the walkthrough page (docs_hooks); the notebook's code is measured in tests/experiments.
+pytestmark = pytest.mark.untraced
+
 COMMITTED = notebook.notebook_path()
 
 

@@ -30,7 +30,7 @@ def batchnorm_from_keras(
     keras.layers.BatchNormalization(momentum, epsilon) does. Keras's
     momentum is the weight of the OLD value, PyTorch's that of the NEW one.
     """
-    # 1 - 0.99 is 0.010000000000000009 in floating point
+    # rounded: in floating point, 1 - 0.99 is a little more than 0.01
     torch_momentum = round(1.0 - momentum, 12)
     return nn.BatchNorm1d(
         num_features, momentum=torch_momentum, eps=epsilon

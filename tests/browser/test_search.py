@@ -26,7 +26,7 @@ QUESTIONS = [
     ("batch normalization formula by hand", "batchnorm/manual/"),
     ("LayerNorm InstanceNorm GroupNorm difference", "batchnorm/manual/"),
     ("what are running_mean and running_var in BatchNorm", "batchnorm/pytorch/"),
-    ("keras batchnorm momentum 0.99", "batchnorm/pytorch/"),
+    ("keras batchnorm momentum 0.99", ("troubleshooting/keras/", "batchnorm/pytorch/")),
     ("BatchNorm2d one mean per channel", "batchnorm/pytorch/"),
     ("batch norm before or after ReLU", "batchnorm/placement/"),
     ("how to freeze batchnorm when fine-tuning", "batchnorm/finetuning/"),
@@ -65,6 +65,16 @@ QUESTIONS = [
     ("stochastic depth drop path", "modern/stochastic_depth/"),
     ("mixup cutmix", "modern/mixup/"),
     ("EMA of weights update_bn", "modern/weight_averaging/"),
+    # coming from Keras, and the smaller questions
+    ("keras dropout rate vs keep_prob", ("troubleshooting/keras/", "dropout/pytorch/")),
+    ("keras LSTM recurrent_dropout in pytorch", "troubleshooting/keras/"),
+    ("noise_shape dropout", "troubleshooting/keras/"),
+    ("keras training=True vs model.train()", "troubleshooting/keras/"),
+    ("how to choose the dropout rate", "dropout/pytorch/"),
+    ("dropout on the input layer", "dropout/pytorch/"),
+    ("Dropout1d", "cnn/dropout2d/"),
+    ("BatchNorm1d on a sequence (N, L, C)", ("troubleshooting/messages/", "troubleshooting/keras/")),
+    ("Dropout2d after Flatten", ("troubleshooting/messages/", "cnn/dropout2d/")),
     # the basics
     ("overfitting training loss falls validation loss rises", ("basics/overfitting/", "experiments/overfitting/")),
 ]

@@ -92,6 +92,19 @@ def test_keras_style_lstm_locks_the_input_mask():
     assert torch.equal(model.eval()(x), model.lstm(x)[0])
 
 
+def test_keras_layout_weights_give_the_same_lstm():
+    """Keras's layout of an LSTM: kernel (F, 4U), recurrent kernel (U, 4U), one bias. (That
+    Keras's own weights load so is tested against Keras below.)"""
+    torch.manual_seed(0)
+    source, target = nn.LSTM(3, 2, batch_first=True), nn.LSTM(3, 2, batch_first=True)
+    kernel, recurrent = source.weight_ih_l0.detach().T, source.weight_hh_l0.detach().T
+    bias = (source.bias_ih_l0 + source.bias_hh_l0).detach()
+    page.load_keras_lstm_weights(target, kernel.numpy(), recurrent.numpy(), bias.numpy())
+    x = torch.randn(4, 6, 3)
+    torch.testing.assert_close(target(x)[0], source(x)[0])
+    assert torch.equal(target.bias_hh_l0, torch.zeros(8))
+
+
 def test_noise_shape_and_spatial_dropout_drop_along_time():
     torch.manual_seed(0)
     x = torch.ones(8, 5, 3)

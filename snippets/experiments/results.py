@@ -102,16 +102,36 @@ def tree_text(node) -> str:
     return repr(node)
 
 
+def lesson_sources(path: Path) -> list[Path]:
+    """The chapters' modules an experiment imports (an experiment that
+    trains with the site's own mixup, say): their code is its code too."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = sorted(
+        {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith("snippets.")
+            and not node.module.startswith("snippets.experiments")
+        }
+    )
+    root = HERE.parent.parent
+    return [root / (name.replace(".", "/") + ".py") for name in names]
+
+
 def source_sha256(module: ModuleType) -> str:
     """Hash of the code behind the numbers: what it does, not its layout.
 
-    Each file counts as its syntax tree (tree_text, no line numbers):
+    The code is the experiment's module, the shared modules and the
+    chapters' modules it imports from. Each file counts as its syntax tree
+    (tree_text, no line numbers):
     comments, #> output lines, line breaks and parentheses leave the hash
     as it was, while any change to the code or to a docstring changes it.
     """
     digest = hashlib.sha256()
     shared = [HERE / name for name in SHARED_SOURCES]
-    for path in [Path(module.__file__), *shared]:
+    own = Path(module.__file__)
+    for path in [own, *shared, *lesson_sources(own)]:
         tree = tree_text(ast.parse(path.read_text(encoding="utf-8")))
         digest.update(f"# {path.name}\n{tree}\n".encode())
     return digest.hexdigest()

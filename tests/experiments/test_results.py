@@ -4,6 +4,7 @@ import importlib
 import json
 import os
 import types
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,39 @@ def test_the_source_hash_follows_code_not_output_comments(tmp_path):
     assert results.source_sha256(module) == before, "a call over several lines, another comment"
     (tmp_path / "experiment.py").write_text("def main():\n    print(1, 3)  # two\n    #> 1 2\n")
     assert results.source_sha256(module) != before, "a changed constant is a change of code"
+
+
+def test_the_source_hash_takes_in_the_chapter_modules_an_experiment_imports(tmp_path, monkeypatch):
+    """Experiment 6 trains with the modern chapter's own mixup, stochastic depth and EMA: a
+    change there is a change of its code, and marks its results stale."""
+    from snippets.experiments import modern
+
+    root = Path(results.__file__).parents[2]
+    assert results.lesson_sources(Path(modern.__file__)) == [
+        root / "snippets" / "batchnorm" / "finetuning.py",
+        root / "snippets" / "modern" / "mixup.py",
+        root / "snippets" / "modern" / "stochastic_depth.py",
+        root / "snippets" / "modern" / "weight_averaging.py",
+    ]
+    for name in set(EXPERIMENTS) - {"modern"}:
+        assert results.lesson_sources(results.HERE / f"{name}.py") == [], name
+    # A copy of the layout: an experiment, the shared modules, one chapter module.
+    here = tmp_path / "snippets" / "experiments"
+    (tmp_path / "snippets" / "modern").mkdir(parents=True)
+    here.mkdir()
+    for name in results.SHARED_SOURCES:
+        (here / name).write_text("X = 1\n")
+    (here / "experiment.py").write_text(
+        "import math\nfrom snippets.experiments import stats\nfrom snippets.modern.mixup import mix\n"
+    )
+    lesson = tmp_path / "snippets" / "modern" / "mixup.py"
+    lesson.write_text("def mix(a, b):\n    return a\n")
+    monkeypatch.setattr(results, "HERE", here)
+    module = types.SimpleNamespace(__file__=str(here / "experiment.py"))
+    assert results.lesson_sources(here / "experiment.py") == [lesson]
+    before = results.source_sha256(module)
+    lesson.write_text("def mix(a, b):\n    return b\n")
+    assert results.source_sha256(module) != before
 
 
 @pytest.mark.parametrize("module", MODULES, ids=EXPERIMENTS)

@@ -5,10 +5,12 @@ these machines). Without it the suite is skipped on a developer's machine, but i
 (CI=true) a missing browser fails, so the checks can never silently stop running.
 """
 
+import contextlib
 import functools
 import http.server
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -127,11 +129,22 @@ def base_url(site):
     server.server_close()
 
 
+STARTED = time.time()  # when this process (an xdist worker, say) imported the suite
+
+
 @pytest.fixture(scope="session")
 def screenshots():
+    """The folder for the full-page screenshots, for a person to look through; None with
+    NO_SCREENSHOTS=1 (CI sets it: nobody sees what a CI machine saved, and the two full-page
+    pictures cost a third of a page's test). Old pictures go, but not those another worker
+    of this run has saved already (its files are newer than this process)."""
+    if os.environ.get("NO_SCREENSHOTS") == "1":
+        return None
     SCREENSHOTS.mkdir(exist_ok=True)  # another run may be writing here too: no rmtree
     for old in SCREENSHOTS.glob("*.png"):
-        old.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if old.stat().st_mtime < STARTED:
+                old.unlink()
     return SCREENSHOTS
 
 

@@ -83,20 +83,29 @@ def band(ax: plt.Axes, curves, label: str, color: str) -> None:
     )
 
 
+# Figures are drawn about as wide as a phone's column (4.6 in, some 340
+# px there) with large type: on a phone the picture shrinks to fit, and a
+# 10-inch figure's 10 pt labels would be 4 px high.
+PHONE_STYLE = {**STYLE, "font.size": 13, "lines.linewidth": 2.2}
+
+
 def variants_figure(
     runs: dict, summaries: dict, labels: dict, alt: str
 ) -> bytes:
-    """Validation loss per epoch (left); final accuracy, validation and
-    training (right)."""
-    with plt.rc_context(STYLE):
-        fig, (loss_ax, acc_ax) = plt.subplots(
-            1,
-            2,
-            figsize=(8.5, 3.4),
-            layout="constrained",
-            gridspec_kw={"width_ratios": [3, 2]},
+    """Validation loss per epoch (top); final accuracy, validation and
+    training (below), its labels in the colours of the curves above."""
+    with plt.rc_context(PHONE_STYLE):
+        fig = plt.figure(
+            figsize=(4.6, 3.2 + 0.5 * len(labels)), layout="constrained"
         )
-        for row, (variant, color) in enumerate(zip(labels, COLORS)):
+        # Two subfigures: the curves keep the whole width, however long
+        # the labels of the panel below are.
+        top, bottom = fig.subfigures(
+            2, 1, height_ratios=[3, 0.55 * len(labels)]
+        )
+        loss_ax, acc_ax = top.subplots(), bottom.subplots()
+        colors = COLORS[: len(labels)]
+        for row, (variant, color) in enumerate(zip(labels, colors)):
             band(
                 loss_ax,
                 [h["val_loss"] for h in runs[variant]],
@@ -110,14 +119,14 @@ def variants_figure(
                 xerr=numbers["val_acc_std"],
                 fmt="o",
                 color=color,
-                capsize=3,
+                capsize=4,
             )
             train_acc = numbers["val_acc_mean"] + numbers["acc_gap"]
-            acc_ax.plot(train_acc, row, "|", color=color, markersize=10)
+            acc_ax.plot(train_acc, row, "|", color=color, markersize=14)
         # A log scale spreads out the low end, where the variants part ways.
         loss_ax.set(
             xlabel="epoch",
-            ylabel="validation loss (nats, log scale)",
+            ylabel="validation loss\n(nats, log scale)",
             yscale="log",
         )
         loss_ax.minorticks_off()
@@ -126,7 +135,6 @@ def variants_figure(
             t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 1, 2) if low <= t <= high
         ]
         loss_ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
-        loss_ax.legend(fontsize=8, loc="upper right")
         acc_ax.set(
             yticks=range(len(labels)),
             yticklabels=list(labels.values()),
@@ -134,6 +142,9 @@ def variants_figure(
             "dot: validation, mean +- std; bar: training",
             ylim=(len(labels) - 0.5, -0.5),
         )
+        # The labels name the curves too: no legend over them.
+        for label, color in zip(acc_ax.get_yticklabels(), colors):
+            label.set_color(color)
         return svg_bytes(fig, alt)
 
 

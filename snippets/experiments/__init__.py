@@ -10,4 +10,5 @@ EXPERIMENTS = (
     "rnn_dropout",
     "calibration",
     "modern",
+    "bn_choices",
 )

@@ -352,13 +352,21 @@ def main() -> None:
     # --8<-- [start:demo]
     # docs/experiments/results/bn_choices.json, made by `run`:
     pairs = load_results(NAME)["summary"]["comparisons"]
-    for name, metrics in pairs.items():  # order, then each batch size
+    for name, metrics in pairs.items():  # sorted: bs2, bs32, bs8, order
         test = metrics["test_acc"]  # test accuracy, last epoch
         print(
             f"{name:6} {test['mean']:+5.1f} points "
             f"[{test['low']:+5.1f}, {test['high']:+5.1f}]\n"
             f"    {test['verdict']}"
         )
+        #> bs2     -1.3 points [ -1.9,  -0.6]
+        #>     hurt
+        #> bs32    -0.3 points [ -0.9,  +0.2]
+        #>     no detectable difference at this size
+        #> bs8     -1.2 points [ -1.6,  -0.7]
+        #>     hurt
+        #> order   -0.5 points [ -1.1,  +0.1]
+        #>     no detectable difference at this size
     # --8<-- [end:demo]
 
 

@@ -77,7 +77,12 @@ def test_the_source_hash_takes_in_the_chapter_modules_an_experiment_imports(tmp_
         root / "snippets" / "modern" / "stochastic_depth.py",
         root / "snippets" / "modern" / "weight_averaging.py",
     ]
-    for name in set(EXPERIMENTS) - {"modern"}:
+    # Experiment 7 fine-tunes with the BatchNorm chapter's freezing, on its other scanner.
+    assert results.lesson_sources(results.HERE / "bn_choices.py") == [
+        root / "snippets" / "batchnorm" / "finetuning.py",
+        root / "snippets" / "batchnorm" / "finetuning_digits.py",
+    ]
+    for name in set(EXPERIMENTS) - {"modern", "bn_choices"}:
         assert results.lesson_sources(results.HERE / f"{name}.py") == [], name
     # A copy of the layout: an experiment, the shared modules, one chapter module.
     here = tmp_path / "snippets" / "experiments"

@@ -14,6 +14,8 @@ from snippets.experiments.results import (
     DOCS,
     atomic_write,
     canonical_json,
+    draw_figures,
+    load_results,
     reproduce,
     run_experiment,
     spread,
@@ -83,6 +85,16 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="how many of the first seeds to re-train (default: 1)",
     )
+    draw = commands.add_parser(
+        "figures",
+        help="redraw the figures from the committed results (no training)",
+    )
+    draw.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"any of {', '.join(EXPERIMENTS)} (default: all)",
+    )
     gaps = commands.add_parser(
         "spread",
         help="how far runs made elsewhere are from the committed ones",
@@ -114,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         return record_spread(args.other, args.label, args.out)
     if args.command == "verify":
         return verify(args.names or list(EXPERIMENTS), args.seeds)
+    if args.command == "figures":
+        return redraw(args.names or list(EXPERIMENTS))
     names = (
         list(TARGETS)
         if "all" in args.names
@@ -171,9 +185,7 @@ def run_notebook(root: Path) -> float:
 # --8<-- [end:cli]
 
 
-def verify(names: list[str], n_seeds: int) -> int:
-    """Exit 1 unless each re-run is identical (on the same platform) or
-    within the tolerance (elsewhere)."""
+def unknown_experiments(names: list[str]) -> bool:
     unknown = [name for name in names if name not in EXPERIMENTS]
     if unknown:
         valid = ", ".join(EXPERIMENTS)
@@ -181,6 +193,25 @@ def verify(names: list[str], n_seeds: int) -> int:
             f"unknown name(s): {', '.join(unknown)}; valid: {valid}",
             file=sys.stderr,
         )
+    return bool(unknown)
+
+
+def redraw(names: list[str]) -> int:
+    """Each experiment's figures, drawn again from its committed results:
+    drawing code is not in the source hash (results.DRAWING)."""
+    if unknown_experiments(names):
+        return 2
+    for name in names:
+        module = importlib.import_module(f"snippets.experiments.{name}")
+        for path in draw_figures(module, load_results(name)):
+            print(f"{name}: {path.relative_to(DOCS.parent)}")
+    return 0
+
+
+def verify(names: list[str], n_seeds: int) -> int:
+    """Exit 1 unless each re-run is identical (on the same platform) or
+    within the tolerance (elsewhere)."""
+    if unknown_experiments(names):
         return 2
     failed = 0
     for name in names:

@@ -202,16 +202,18 @@ def figures(doc: dict) -> list[tuple[str, bytes]]:
     )
     # the height of the crosses: some seed missed the target
     never = cfg["epochs"] + 2
-    with plt.rc_context(plotting.STYLE):
+    # One panel per momentum, one above the other: a phone's width
+    # (plotting.PHONE_STYLE).
+    with plt.rc_context(plotting.PHONE_STYLE):
         fig, axes = plt.subplots(
-            1,
             len(cfg["momenta"]),
-            figsize=(4 * len(cfg["momenta"]) + 0.5, 3.4),
+            1,
+            figsize=(4.6, 3.2 * len(cfg["momenta"]) + 0.8),
             layout="constrained",
-            sharey=True,
+            sharex=True,
             squeeze=False,
         )
-        for ax, momentum in zip(axes[0], cfg["momenta"]):
+        for ax, momentum in zip(axes[:, 0], cfg["momenta"]):
             for batchnorm, shift, label in (
                 (False, 0.93, "without BN"),
                 (True, 1.07, "with BN"),
@@ -252,19 +254,21 @@ def figures(doc: dict) -> list[tuple[str, bytes]]:
             ax.set_xscale("log")
             ax.set_xticks(cfg["lrs"], [f"{lr:g}" for lr in cfg["lrs"]])
             ax.minorticks_off()
-            ax.set_xlabel("learning rate (log scale)")
             ax.set_title(
                 f"SGD, momentum {momentum:g}",
                 color=plotting.INK,
-                fontsize=10,
+                fontsize=13,
             )
-        axes[0][0].set_yticks(
-            list(range(0, cfg["epochs"] + 1, 2)) + [never],
-            [str(e) for e in range(0, cfg["epochs"] + 1, 2)] + ["missed"],
-        )
-        axes[0][0].set_ylabel(
-            f"epochs to {100 * cfg['target_acc']:.0f} % validation accuracy"
-        )
+            ax.set_yticks(
+                list(range(0, cfg["epochs"] + 1, 4)) + [never],
+                [str(e) for e in range(0, cfg["epochs"] + 1, 4)]
+                + ["missed"],
+            )
+            ax.set_ylabel(
+                f"epochs to {100 * cfg['target_acc']:.0f} %\n"
+                "validation accuracy"
+            )
+        axes[-1][0].set_xlabel("learning rate (log scale)")
         fig.legend(
             *axes[0][0].get_legend_handles_labels(),
             loc="outside lower center",

@@ -124,9 +124,10 @@ def early_stopping(histories: list[dict]) -> dict:
 def draw(histories: list[dict], best_epoch: int, alt: str) -> bytes:
     """Both losses (log scale), validation loss up close, and accuracy:
     the mean over seeds +- 1 std."""
-    with plt.rc_context(plotting.STYLE):
+    # One column of three panels, a phone's width (plotting.PHONE_STYLE).
+    with plt.rc_context(plotting.PHONE_STYLE):
         fig, (loss_ax, zoom_ax, acc_ax) = plt.subplots(
-            1, 3, figsize=(10, 3.2), layout="constrained"
+            3, 1, figsize=(4.6, 8.6), layout="constrained", sharex=True
         )
         for key, label, color in (
             ("train", "training", plotting.COLORS[0]),
@@ -158,7 +159,7 @@ def draw(histories: list[dict], best_epoch: int, alt: str) -> bytes:
             ax.axvline(
                 best_epoch, color=plotting.INK, linestyle="--", linewidth=1
             )
-            ax.set_xlabel("epoch")
+        acc_ax.set_xlabel("epoch")
         zoom_ax.annotate(
             f"lowest: epoch {best_epoch}",
             (best_epoch, 0.97),
@@ -177,7 +178,7 @@ def draw(histories: list[dict], best_epoch: int, alt: str) -> bytes:
         zoom_ax.set(ylabel="loss (nats)", title="validation loss, up close")
         acc_ax.set(ylabel="accuracy (%)", ylim=(0, 102), title="accuracy")
         for ax in (loss_ax, zoom_ax, acc_ax):
-            ax.title.set(color=plotting.INK, fontsize=10)
+            ax.title.set(color=plotting.INK, fontsize=13)
         loss_ax.legend(loc="lower left")
         return plotting.svg_bytes(fig, alt)
 

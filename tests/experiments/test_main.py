@@ -183,3 +183,22 @@ def test_verify_reports_each_experiment_and_fails_on_one_not_reproduced(monkeypa
     assert cli.main(["verify"]) == 0 and asked[-len(EXPERIMENTS) :] == list(EXPERIMENTS)
     assert cli.main(["verify", "nope"]) == 2
     assert "valid: overfitting" in capsys.readouterr().err
+
+
+def test_figures_redraws_from_the_committed_results_without_training(tmp_path, monkeypatch, capsys):
+    """`figures` draws every committed figure again, as the results file says, into docs/."""
+    from snippets.experiments import results
+
+    drawn = []
+    monkeypatch.setattr(
+        cli,
+        "draw_figures",
+        lambda module, doc: drawn.append((module.NAME, doc)) or [cli.DOCS / "f" / f"{module.NAME}.svg"],
+    )
+    monkeypatch.setattr(cli, "run_experiment", lambda *a, **k: pytest.fail("figures must not train"))
+    assert cli.main(["figures", "rnn_dropout"]) == 0
+    assert drawn == [("rnn_dropout", results.load_results("rnn_dropout"))]
+    assert capsys.readouterr().out == "rnn_dropout: docs/f/rnn_dropout.svg\n"
+    assert cli.main(["figures"]) == 0 and [name for name, _ in drawn[1:]] == list(EXPERIMENTS)
+    assert cli.main(["figures", "nope"]) == 2
+    assert "unknown name(s): nope" in capsys.readouterr().err

@@ -65,6 +65,23 @@ def test_the_source_hash_follows_code_not_output_comments(tmp_path):
     assert results.source_sha256(module) != before, "a changed constant is a change of code"
 
 
+def test_the_source_hash_leaves_out_the_drawing_functions(tmp_path):
+    """A figure is drawn from the results file (the committed figures are drawn again from the
+    committed results below): its code may change without training again; a function of
+    another name is training code, however it is called."""
+    module = types.SimpleNamespace(__file__=str(tmp_path / "experiment.py"))
+    code = "def run():\n    return 1\n\n\ndef {name}(doc):\n    return {value}\n"
+    (tmp_path / "experiment.py").write_text(code.format(name="figures", value="[]"))
+    before = results.source_sha256(module)
+    for name in results.DRAWING:
+        (tmp_path / "experiment.py").write_text(code.format(name=name, value="[('f.svg', b'')]"))
+        assert results.source_sha256(module) == before, name
+    (tmp_path / "experiment.py").write_text(code.format(name="summarize", value="[]"))
+    assert results.source_sha256(module) != before
+    (tmp_path / "experiment.py").write_text(code.format(name="figures", value="[]").replace("1", "2"))
+    assert results.source_sha256(module) != before, "run() changed"
+
+
 def test_the_source_hash_takes_in_the_chapter_modules_an_experiment_imports(tmp_path, monkeypatch):
     """Experiment 6 trains with the modern chapter's own mixup, stochastic depth and EMA: a
     change there is a change of its code, and marks its results stale."""

@@ -571,13 +571,13 @@ def main() -> None:
     # --8<-- [start:demo]
     print(
         canonical_json(
-            {"val_loss": [0.123456789, float("nan")], "epochs": 3}
+            {"val_loss": [2.718281828, float("nan")], "epochs": 3}
         ),
         end="",
     )
     #> {
     #>  "epochs": 3,
-    #>  "val_loss": [0.123457, null]
+    #>  "val_loss": [2.71828, null]
     #> }
     # --8<-- [end:demo]
 

@@ -2,7 +2,8 @@
 error, no failed request, no request to another host, math rendered, images loaded and
 described, no sideways scrolling on a phone, copy buttons on code, and no serious or
 critical axe-core finding, at desktop width and at a phone's 375 px. Full-page screenshots
-of both palettes go to screenshots/ (not with NO_SCREENSHOTS=1, as in CI)."""
+of both palettes, at desktop width and at 375 px, go to screenshots/ (not with
+NO_SCREENSHOTS=1, as in CI)."""
 
 import pytest
 
@@ -128,7 +129,12 @@ def test_page(path, light_tab, dark_tab, screenshots):
     problems += [f"dark: {f}" for f in axe_findings(dark_page)]
     if screenshots:
         dark_page.screenshot(path=screenshots / f"{slug(path)}-dark.png", full_page=True)
+        dark_page.set_viewport_size(PHONE)  # the next visit sets the desktop width again
+        dark_page.evaluate(SETTLED)
+        dark_page.screenshot(path=screenshots / f"{slug(path)}-dark-375.png", full_page=True)
     problems += [f"light, 375 px: {f}" for f in axe_findings(page)]
+    if screenshots:
+        page.screenshot(path=screenshots / f"{slug(path)}-light-375.png", full_page=True)
 
     problems += watch.problems + dark_watch.problems
     assert not problems, "\n".join(problems)

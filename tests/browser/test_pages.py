@@ -193,3 +193,16 @@ def test_widget_files_are_referenced_only_by_playground_pages(site):
         "assets/js/playground.js",
         "assets/js/masks.js",
     }
+
+
+def test_claims_read_one_per_block_on_a_phone(light_tab):
+    """At 375 px each claim takes the width of the page (site.css), not a third of a table;
+    at desktop width the tables keep their columns."""
+    widths = "() => [...document.querySelectorAll('article td:first-child')].slice(0, 20).map(td => td.getBoundingClientRect().width)"
+    page, watch = light_tab.visit("claims/", viewport=PHONE)
+    page.evaluate(SETTLED)
+    assert len(page.evaluate(widths)) == 20 and min(page.evaluate(widths)) >= 300
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page, _ = light_tab.visit("claims/")
+    assert max(page.evaluate(widths)) < 0.8 * page.evaluate("document.querySelector('article').clientWidth")
+    assert not watch.problems

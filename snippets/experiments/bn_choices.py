@@ -4,7 +4,6 @@ freezing BN when fine-tuning with tiny batches."""
 import copy
 import functools
 
-import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
@@ -260,42 +259,6 @@ def labels(comparisons: dict) -> dict:
     return found
 
 
-def interval_figure(comparisons: dict, alt: str) -> bytes:
-    """Each comparison's mean and 95 % interval, in accuracy points at
-    the last epoch: validation (dot) and test (square)."""
-    names = labels(comparisons)
-    order = list(names)
-    with plt.rc_context(plotting.STYLE):
-        fig, ax = plt.subplots(figsize=(4.6, 3.0), layout="constrained")
-        for shift, metric, marker, color in (
-            (-0.17, "val_acc", "o", plotting.COLORS[0]),
-            (0.17, "test_acc", "s", plotting.COLORS[1]),
-        ):
-            for row, name in enumerate(order):
-                diff = comparisons[name][metric]
-                ax.errorbar(
-                    diff["mean"],
-                    row + shift,
-                    xerr=[[diff["mean"] - diff["low"]]],
-                    fmt=marker,
-                    color=color,
-                    capsize=3,
-                    label=("validation" if metric == "val_acc" else "test")
-                    if row == 0
-                    else None,
-                )
-        ax.axvline(0, color=plotting.INK, linewidth=0.8, linestyle=":")
-        ax.set(
-            yticks=range(len(order)),
-            yticklabels=[names[n] for n in order],
-            ylim=(len(order) - 0.5, -0.5),
-            xlabel="difference in accuracy\n"
-            "(points, last epoch, 95 % interval)",
-        )
-        fig.legend(loc="outside upper center", ncols=2)
-        return plotting.svg_bytes(fig, alt)
-
-
 def figures(doc: dict) -> list[tuple[str, bytes]]:
     pairs = doc["summary"]["comparisons"]
     alt = (
@@ -304,11 +267,9 @@ def figures(doc: dict) -> list[tuple[str, bytes]]:
         "the ReLU minus BN before it, and frozen minus adapting BN "
         "when fine-tuning with each batch size."
     )
-    if not pairs:  # one seed: nothing to compare, an empty plot
-        with plt.rc_context(plotting.STYLE):
-            fig, _ = plt.subplots(figsize=(4.6, 3.0))
-            return [(FIGURE, plotting.svg_bytes(fig, alt))]
-    return [(FIGURE, interval_figure(pairs, alt))]
+    xlabel = "difference in accuracy\n(points, last epoch, 95 % interval)"
+    svg = plotting.interval_figure(pairs, labels(pairs), xlabel, alt, 3.0)
+    return [(FIGURE, svg)]
 
 
 def facts() -> dict:

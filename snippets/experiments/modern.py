@@ -4,7 +4,6 @@ TrivialAugment, EMA and all of them - on a small residual CNN."""
 import copy
 import math
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -236,41 +235,6 @@ def summarize(cfg: dict, runs: dict) -> dict:
     }
 
 
-def interval_figure(comparisons: dict, alt: str) -> bytes:
-    """Each technique minus none, mean and 95 % interval, in accuracy
-    points at the last epoch: validation (dot) and test (square)."""
-    order = [v for v in LABELS if v in comparisons]
-    with plt.rc_context(plotting.STYLE):
-        fig, ax = plt.subplots(figsize=(4.6, 3.6), layout="constrained")
-        for shift, metric, marker, color in (
-            (-0.17, "val_acc", "o", plotting.COLORS[0]),
-            (0.17, "test_acc", "s", plotting.COLORS[1]),
-        ):
-            for row, variant in enumerate(order):
-                diff = comparisons[variant][metric]
-                ax.errorbar(
-                    diff["mean"],
-                    row + shift,
-                    xerr=[[diff["mean"] - diff["low"]]],
-                    fmt=marker,
-                    color=color,
-                    capsize=3,
-                    label=("validation" if metric == "val_acc" else "test")
-                    if row == 0
-                    else None,
-                )
-        ax.axvline(0, color=plotting.INK, linewidth=0.8, linestyle=":")
-        ax.set(
-            yticks=range(len(order)),
-            yticklabels=[LABELS[v] for v in order],
-            ylim=(len(order) - 0.5, -0.5),
-            xlabel="accuracy minus no regularization\n"
-            "(points, last epoch, 95 % interval)",
-        )
-        fig.legend(loc="outside upper center", ncols=2)
-        return plotting.svg_bytes(fig, alt)
-
-
 def figures(doc: dict) -> list[tuple[str, bytes]]:
     comparisons = doc["summary"]["comparisons"]
     alt = (
@@ -278,11 +242,12 @@ def figures(doc: dict) -> list[tuple[str, bytes]]:
         "against the network without regularization, with its 95 % "
         "interval, on the validation and on the test split."
     )
-    if not comparisons:  # one seed: nothing to compare, an empty plot
-        with plt.rc_context(plotting.STYLE):
-            fig, _ = plt.subplots(figsize=(4.6, 3.6))
-            return [(FIGURE, plotting.svg_bytes(fig, alt))]
-    return [(FIGURE, interval_figure(comparisons, alt))]
+    xlabel = (
+        "accuracy minus no regularization\n"
+        "(points, last epoch, 95 % interval)"
+    )
+    svg = plotting.interval_figure(comparisons, LABELS, xlabel, alt, 3.6)
+    return [(FIGURE, svg)]
 
 
 def facts() -> dict:

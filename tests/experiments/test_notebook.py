@@ -42,6 +42,7 @@ def output_kinds(cell) -> list[str]:
 
 
 def stdout(cell) -> str:
+    """What a cell printed, however many stream messages the kernel sent it in."""
     return "".join(out.text for out in cell.outputs if out.output_type == "stream" and out.name == "stdout")
 
 

@@ -9,6 +9,7 @@ import pytest
 from mkdocs.config import load_config
 
 from docs_hooks import chapter_notebooks as cn
+from tests.experiments.test_notebook import stdout
 
 # Untraced (tests/conftest.py): the notebooks' assembly (docs_hooks), not snippets/.
 pytestmark = pytest.mark.untraced
@@ -130,9 +131,7 @@ def test_exported_notebook_runs_on_its_own_outside_the_repository(chapter, tmp_p
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors[0]["evalue"] if errors else ""
     assert nb.cells[2].source.startswith("# Installs what") and not nb.cells[2].outputs  # pip never ran
-    # The kernel may send the two printed lines as one stream message or as two.
-    printed = "".join(o["text"] for o in nb.cells[-1].outputs if o.output_type == "stream" and o.name == "stdout")
-    nothing_missing, files = printed.splitlines()
+    nothing_missing, files = stdout(nb.cells[-1]).splitlines()  # one stream message or two
     assert nothing_missing == "[]"
     assert eval(files) and set(eval(files)) == {"-"}
 

@@ -118,3 +118,96 @@ def test_each_question_finds_its_page_in_the_first_three(light_tab, base_url):
             misses.append(f"{query!r}: expected {expected}, got {top}")
     assert not misses, f"{len(misses)} of {len(QUESTIONS)} questions miss:\n" + "\n".join(misses)
     assert not watch.problems
+
+
+# The search index is fetched when a reader starts to search (overrides/main.html): not on
+# a page load, and at once on each way of starting one.
+INDEX = "search/search_index.json"
+
+
+def index_requests(page) -> list[str]:
+    requests = []
+    page.on("request", lambda r: INDEX in r.url and requests.append(r.url))
+    return requests
+
+
+def open_fresh(context, base_url, path):
+    page = context.new_page()
+    requests = index_requests(page)
+    page.goto(base_url + path, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page, requests
+
+
+def test_a_page_load_does_not_fetch_the_search_index(light, base_url):
+    for path in ("", "batchnorm/manual/", "claims/"):
+        page, requests = open_fresh(light, base_url, path)
+        try:
+            page.wait_for_timeout(300)
+            assert requests == [], f"{path or 'index'}: {requests}"
+            # Material's "Initializing search" stays until a search starts
+            assert page.locator(".md-search-result__meta").inner_text().strip() == "Initializing search"
+        finally:
+            page.close()
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["click the box", "keyboard shortcut", "tab to the box", "phone: tap the button", "hover the box"],
+)
+def test_starting_a_search_fetches_the_index_once_and_finds_results(browser, light, base_url, how):
+    phone = how.startswith("phone")
+    context = browser.new_context(viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True) if phone else light
+    page, requests = open_fresh(context, base_url, "dropout/inverted/")
+    try:
+        box = page.locator("input.md-search__input")
+        if how == "click the box":
+            box.click()
+        elif how == "keyboard shortcut":
+            page.keyboard.press("s")  # Material's shortcut (also f and /) opens and focuses the box
+        elif how == "tab to the box":
+            box.focus()
+        elif how == "hover the box":
+            box.hover()
+            page.wait_for_timeout(200)
+            assert len(requests) == 1, "pointing at the search box starts the download"
+            box.click()
+        else:
+            page.locator("label.md-header__button[for='__search']").tap()
+        assert box.evaluate("el => el === document.activeElement")
+        page.keyboard.type("zoneout")
+        page.locator("li.md-search-result__item").first.wait_for(timeout=10_000)
+        assert "zoneout" in page.locator("li.md-search-result__item").first.inner_text().lower()
+        assert len(requests) == 1, requests
+    finally:
+        page.close()
+        if phone:
+            context.close()
+
+
+def test_a_search_link_with_q_fetches_the_index_on_load(light, base_url):
+    page, requests = open_fresh(light, base_url, "?q=zoneout")
+    try:
+        assert len(requests) == 1
+    finally:
+        page.close()
+
+
+def test_other_requests_are_sent_unchanged(light, base_url):
+    """The held-back request is the index alone: a script's own XMLHttpRequest is sent."""
+    page, requests = open_fresh(light, base_url, "")
+    try:
+        status = page.evaluate(
+            """() => new Promise(done => {
+                const x = new XMLHttpRequest();
+                x.open("GET", "sitemap.xml");
+                x.onload = () => done(x.status);
+                x.onerror = () => done(-1);
+                x.send();
+                setTimeout(() => done("held"), 3000);
+            })"""
+        )
+        assert status == 200
+        assert requests == []
+    finally:
+        page.close()

@@ -157,7 +157,9 @@ def test_a_page_load_does_not_fetch_the_search_index(light, base_url):
 )
 def test_starting_a_search_fetches_the_index_once_and_finds_results(browser, light, base_url, how):
     phone = how.startswith("phone")
-    context = browser.new_context(viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True) if phone else light
+    context = (
+        browser.new_context(viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True) if phone else light
+    )
     page, requests = open_fresh(context, base_url, "dropout/inverted/")
     try:
         box = page.locator("input.md-search__input")
